@@ -1,0 +1,51 @@
+"""agentguard: the policy enforcement layer between AI agents and everything they can touch.
+
+Every tool call is an :class:`Action` that passes identity, kill switch, input validation
+and access control before it runs, and is written to a hash-chained audit log either way.
+
+    from agentguard import Guard, Denied
+    guard = Guard.from_file("policy.yaml")
+"""
+
+from agentguard.errors import (
+    AccessDenied,
+    AgentGuardError,
+    AgentStopped,
+    AuditWriteFailed,
+    Denied,
+    InvalidInput,
+    PolicyError,
+    StoreUnavailable,
+    ToolNotRegistered,
+    Unauthenticated,
+)
+from agentguard.guard import AgentHandle, Guard
+from agentguard.pipeline import Action, Decision, Layer, Outcome, Reason, Step, Verdict
+from agentguard.policy import LoadedPolicy, load_policy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDenied",
+    "Action",
+    "AgentGuardError",
+    "AgentHandle",
+    "AgentStopped",
+    "AuditWriteFailed",
+    "Decision",
+    "Denied",
+    "Guard",
+    "InvalidInput",
+    "Layer",
+    "LoadedPolicy",
+    "Outcome",
+    "PolicyError",
+    "Reason",
+    "Step",
+    "StoreUnavailable",
+    "ToolNotRegistered",
+    "Unauthenticated",
+    "Verdict",
+    "__version__",
+    "load_policy",
+]

@@ -1,0 +1,141 @@
+"""Operator controls that act on a store directly: the kill switch and API key management.
+
+They need no policy, so they work even while the policy file is broken. Every change is
+recorded in the audit log as a ``control`` record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from agentguard.audit import AuditEntry
+from agentguard.clock import Clock, SystemClock
+from agentguard.keys import create_key
+from agentguard.store.base import KeyRecord, Kill, KillScope, Store
+
+
+def scope_of(*, agent: str | None, tool: str | None, everything: bool) -> tuple[KillScope, str]:
+    """Turn ``--agent`` / ``--tool`` / ``--all`` into a scope; exactly one must be given."""
+    given = [x for x in (agent is not None, tool is not None, everything) if x]
+    if len(given) != 1:
+        raise ValueError("name exactly one of an agent, a tool, or everything (--all)")
+    if everything:
+        return KillScope.ALL, "*"
+    if agent is not None:
+        return KillScope.AGENT, agent
+    assert tool is not None
+    return KillScope.TOOL, tool
+
+
+def kill(
+    store: Store,
+    scope: KillScope,
+    target: str,
+    *,
+    reason: str,
+    by: str | None = None,
+    clock: Clock | None = None,
+) -> Kill:
+    """Stop an agent, a tool, or everything; takes effect on the next action anywhere."""
+    now = (clock or SystemClock()).now()
+    entry = Kill(scope, target, reason, now, by)
+    store.set_kill(entry)
+    _record(store, now, "kill", scope, target, reason, by)
+    return entry
+
+
+def resume(
+    store: Store,
+    scope: KillScope,
+    target: str,
+    *,
+    reason: str | None = None,
+    by: str | None = None,
+    clock: Clock | None = None,
+) -> bool:
+    """Lift a kill switch; False if none was set for that scope and target."""
+    now = (clock or SystemClock()).now()
+    cleared = store.clear_kill(scope, target)
+    if cleared:
+        _record(store, now, "resume", scope, target, reason or "resumed", by)
+    return cleared
+
+
+def issue_key(
+    store: Store,
+    agent: str,
+    *,
+    expires_in: timedelta | None,
+    tools: Iterable[str] | None,
+    label: str | None = None,
+    by: str | None = None,
+    clock: Clock | None = None,
+) -> tuple[str, KeyRecord]:
+    """Create an API key (audited by key id only); returns the key, shown once."""
+    now = (clock or SystemClock()).now()
+    key, record = create_key(
+        store, agent, now=now, expires_in=expires_in, tools=tools, label=label
+    )
+    store.append(
+        AuditEntry(
+            timestamp=now,
+            kind="control",
+            agent_id=agent,
+            action="agentguard.keys.create",
+            decision="keys.create",
+            status="done",
+            key_id=record.key_id,
+            metadata={
+                "by": by,
+                "tools": sorted(record.tools) if record.tools is not None else None,
+                "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+            },
+        )
+    )
+    return key, record
+
+
+def revoke_key(
+    store: Store, key_id: str, *, by: str | None = None, clock: Clock | None = None
+) -> bool:
+    """Revoke a key by id; False if unknown or already revoked."""
+    now = (clock or SystemClock()).now()
+    record = store.get_key(key_id)
+    done = store.revoke_key(key_id, now)
+    if done:
+        store.append(
+            AuditEntry(
+                timestamp=now,
+                kind="control",
+                agent_id=record.agent if record else None,
+                action="agentguard.keys.revoke",
+                decision="keys.revoke",
+                status="done",
+                key_id=key_id,
+                metadata={"by": by},
+            )
+        )
+    return done
+
+
+def _record(
+    store: Store,
+    now: datetime,
+    verb: str,
+    scope: KillScope,
+    target: str,
+    reason: str,
+    by: str | None,
+) -> None:
+    store.append(
+        AuditEntry(
+            timestamp=now,
+            kind="control",
+            agent_id=target if scope is KillScope.AGENT else None,
+            action=f"agentguard.{verb}",
+            decision=verb,
+            status="done",
+            metadata={"scope": str(scope), "target": target, "reason": reason, "by": by},
+        )
+    )

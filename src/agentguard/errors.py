@@ -1,0 +1,106 @@
+"""One error hierarchy for everything agentguard raises.
+
+Catch :class:`Denied` for refusals of an action, :class:`PolicyError` for a policy that
+cannot be loaded, or :class:`AgentGuardError` for all of them. Every error carries a stable
+machine ``code`` (``access.condition_false``) and a sentence a person can act on. Messages
+never contain argument values: they name rules, tools and agents only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentguard.pipeline import Decision
+
+
+class AgentGuardError(Exception):
+    """Root of every error agentguard raises."""
+
+    code: str = "agentguard.error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class PolicyError(AgentGuardError):
+    """The policy file cannot be used: it does not parse, or it says something invalid.
+
+    ``problems`` lists every problem found, each as ``file:line:column: message``.
+    """
+
+    code = "policy.invalid"
+
+    def __init__(self, problems: list[str], *, code: str | None = None) -> None:
+        self.problems = list(problems)
+        text = problems[0] if len(problems) == 1 else "\n".join(["invalid policy:", *problems])
+        super().__init__(text, code=code)
+
+
+class StoreUnavailable(AgentGuardError):
+    """The store cannot be reached or written; actions are denied until it is back."""
+
+    code = "store.unavailable"
+
+
+class AuditWriteFailed(StoreUnavailable):
+    """The tool ran but its audit record could not be committed; the result is withheld."""
+
+    code = "audit.write_failed"
+
+
+class ToolNotRegistered(AgentGuardError):
+    """The policy allowed a tool that has no Python implementation registered with the guard."""
+
+    code = "tool.not_registered"
+
+
+class Denied(AgentGuardError):
+    """The pipeline refused the action. ``decision`` holds every reason that was given."""
+
+    code = "denied"
+
+    def __init__(self, decision: Decision) -> None:
+        reason = decision.deciding_reason
+        code = reason.code if reason is not None else "denied"
+        message = reason.message if reason is not None else "the action was denied"
+        super().__init__(message, code=code)
+        self.decision = decision
+
+
+class Unauthenticated(Denied):
+    """The API key is unknown, malformed, expired or revoked."""
+
+
+class AgentStopped(Denied):
+    """A kill switch covers this agent or tool."""
+
+
+class InvalidInput(Denied):
+    """The arguments failed the tool's schema, size limits or sanitisation."""
+
+
+class AccessDenied(Denied):
+    """No role of the agent allows the tool, a role denies it, or a condition is false."""
+
+
+def denied_error(decision: Decision) -> Denied:
+    """Build the most specific :class:`Denied` subclass for a denying decision."""
+    reason = decision.deciding_reason
+    layer = reason.layer if reason is not None else ""
+    cls = _BY_LAYER.get(layer, Denied)
+    return cls(decision)
+
+
+_BY_LAYER: dict[str, type[Denied]] = {
+    "identity": Unauthenticated,
+    "killswitch": AgentStopped,
+    "input": InvalidInput,
+    "access": AccessDenied,
+}

@@ -1,0 +1,196 @@
+"""The action pipeline: every tool call is an :class:`Action` that flows through ordered layers.
+
+Each layer looks at the action and returns a :class:`Verdict`. The first ``DENY`` wins; an
+action is allowed only if some layer explicitly granted it (access control does) and no
+layer denied it, so a pipeline that forgets a layer denies rather than allows. A layer that
+raises is treated as a denial (fail closed). The result is a :class:`Decision` with the
+reasons of every layer that spoke and how long each took.
+
+Example::
+
+    pipeline = Pipeline([IdentityLayer(...), KillSwitchLayer(...), InputLayer(...), AccessLayer(...)])
+    decision = pipeline.evaluate(Action(agent="email_agent", tool="send_email", args={...}))
+    if decision.allowed: ...
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, runtime_checkable
+
+_ID_PREFIX = os.urandom(6).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def new_action_id() -> str:
+    """A process-unique, globally improbable-to-collide id for one action (cheap: no syscall)."""
+    return f"{_ID_PREFIX}-{next(_ID_COUNTER):x}"
+
+
+class Outcome(enum.StrEnum):
+    """What the pipeline decided."""
+
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class Step(enum.Enum):
+    """What one layer said: carry on, carry on with permission granted, or stop here."""
+
+    CONTINUE = "continue"
+    GRANT = "grant"
+    DENY = "deny"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a layer spoke: a stable machine ``code`` and a sentence a person can act on.
+
+    ``code`` looks like ``access.condition_false``; ``message`` never holds argument values.
+    """
+
+    layer: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"layer": self.layer, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One tool call an agent wants to make.
+
+    ``credential`` is the raw API key when the caller authenticated with one; it is never
+    logged, audited or shown in a repr. After the identity layer it is cleared and
+    ``key_id`` / ``key_tools`` describe the key instead.
+    """
+
+    agent: str
+    tool: str
+    args: Mapping[str, Any]
+    session: str | None = None
+    subject: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=new_action_id)
+    credential: str | None = field(default=None, repr=False, compare=False)
+    key_id: str | None = None
+    key_tools: frozenset[str] | None = None
+
+    def with_changes(self, **changes: Any) -> Action:
+        """A copy of this action with some fields replaced."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A layer's answer for one action.
+
+    ``action`` replaces the action for the following layers (for example with sanitised
+    arguments, or with the agent resolved from an API key).
+    """
+
+    step: Step
+    reasons: tuple[Reason, ...] = ()
+    action: Action | None = None
+
+
+CONTINUE = Verdict(Step.CONTINUE)
+
+
+def deny(layer: str, code: str, message: str) -> Verdict:
+    """A verdict that stops the action."""
+    return Verdict(Step.DENY, (Reason(layer, code, message),))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the pipeline decided for one action, and why.
+
+    ``action`` is the action as the last layer saw it (sanitised arguments, resolved agent).
+    ``timings_ns`` holds ``(layer name, nanoseconds)`` for every layer that ran.
+    """
+
+    outcome: Outcome
+    action: Action
+    reasons: tuple[Reason, ...]
+    timings_ns: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return self.outcome is Outcome.ALLOW
+
+    @property
+    def deciding_reason(self) -> Reason | None:
+        """The reason that settled the outcome: the denial, or the last grant."""
+        return self.reasons[-1] if self.reasons else None
+
+    @property
+    def duration_us(self) -> float:
+        return sum(ns for _, ns in self.timings_ns) / 1000.0
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+@runtime_checkable
+class Layer(Protocol):
+    """One stage of the pipeline. ``admit`` must not raise on purpose; if it does, the
+    pipeline denies the action with ``pipeline.internal_error``."""
+
+    name: str
+
+    def admit(self, action: Action) -> Verdict: ...
+
+
+class Pipeline:
+    """An ordered chain of layers. Adding a layer never edits this class."""
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        self.layers: tuple[Layer, ...] = tuple(layers)
+
+    def evaluate(self, action: Action) -> Decision:
+        reasons: list[Reason] = []
+        timings: list[tuple[str, int]] = []
+        granted = False
+        clock = time.perf_counter_ns
+        for layer in self.layers:
+            started = clock()
+            try:
+                verdict = layer.admit(action)
+            except Exception as exc:  # fail closed: a broken layer never allows
+                timings.append((layer.name, clock() - started))
+                reasons.append(
+                    Reason(
+                        layer.name,
+                        "pipeline.internal_error",
+                        f"the {layer.name} layer failed ({type(exc).__name__}); "
+                        "the action is denied to fail closed",
+                    )
+                )
+                return Decision(Outcome.DENY, action, tuple(reasons), tuple(timings))
+            timings.append((layer.name, clock() - started))
+            if verdict.reasons:
+                reasons.extend(verdict.reasons)
+            if verdict.action is not None:
+                action = verdict.action
+            if verdict.step is Step.DENY:
+                return Decision(Outcome.DENY, action, tuple(reasons), tuple(timings))
+            if verdict.step is Step.GRANT:
+                granted = True
+        if not granted:
+            reasons.append(
+                Reason(
+                    "pipeline",
+                    "pipeline.no_grant",
+                    "no layer granted this action; agentguard denies by default",
+                )
+            )
+            return Decision(Outcome.DENY, action, tuple(reasons), tuple(timings))
+        return Decision(Outcome.ALLOW, action, tuple(reasons), tuple(timings))

@@ -1,0 +1,362 @@
+"""Load a policy file: YAML → pydantic models → cross-checks → compiled access plans.
+
+Every problem is reported as ``file:line:column: message`` (as ruff and mypy do) and all
+problems are reported at once, so a user fixes a file in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from pydantic import ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from agentguard.errors import PolicyError
+from agentguard.policy.conditions import Condition, ConditionError, compile_condition
+from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule
+
+Position = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """One allow or deny entry of one role, resolved to one tool."""
+
+    role: str
+    tool: str
+    when: str | None
+    condition: Condition | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPlan:
+    """Everything access control needs for one (agent, tool) pair, precomputed at load."""
+
+    denies: tuple[CompiledRule, ...] = ()
+    allows: tuple[CompiledRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A validated policy with its conditions compiled. Build one with :func:`load_policy`."""
+
+    model: Policy
+    source: str
+    plans: Mapping[tuple[str, str], AccessPlan] = field(repr=False)
+    recipients: Mapping[str, Condition] = field(default_factory=dict, repr=False)
+
+    def plan(self, agent: str, tool: str) -> AccessPlan | None:
+        return self.plans.get((agent, tool))
+
+    def arg_schema(self, tool: str) -> dict[str, Any] | None:
+        spec = self.model.tools.get(tool)
+        return spec.json_schema() if spec is not None else None
+
+    def with_tool_schema(self, tool: str, schema: Mapping[str, Any]) -> LoadedPolicy:
+        """Re-check the conditions on ``tool`` against a schema derived from Python type hints.
+
+        Raises :class:`PolicyError` when a condition does not fit the function's arguments.
+        """
+        problems: list[str] = []
+        plans = dict(self.plans)
+        for key, plan in self.plans.items():
+            if key[1] != tool:
+                continue
+            plans[key] = AccessPlan(
+                denies=tuple(_recompile(r, schema, self.source, problems) for r in plan.denies),
+                allows=tuple(_recompile(r, schema, self.source, problems) for r in plan.allows),
+            )
+        if problems:
+            raise PolicyError(sorted(set(problems)))
+        return LoadedPolicy(self.model, self.source, plans, self.recipients)
+
+
+def _recompile(
+    rule: CompiledRule, schema: Mapping[str, Any], source: str, problems: list[str]
+) -> CompiledRule:
+    if rule.when is None:
+        return rule
+    try:
+        condition = compile_condition(rule.when, schema)
+    except ConditionError as exc:
+        problems.append(
+            f"{source}: role {rule.role!r}, tool {rule.tool!r}: {exc} "
+            "(checked against the registered Python function's arguments)"
+        )
+        return rule
+    return CompiledRule(rule.role, rule.tool, rule.when, condition)
+
+
+def load_policy(path: str | os.PathLike[str]) -> LoadedPolicy:
+    """Read and validate a policy file. Raises :class:`PolicyError` naming file:line:column."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(
+            [f"{source}: no such policy file (create one with `agentguard init`)"],
+            code="policy.not_found",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([f"{source}: cannot read the policy file ({exc})"]) from None
+    return parse_policy(text, source=source)
+
+
+def parse_policy(text: str, *, source: str = "<policy>") -> LoadedPolicy:
+    """Validate policy YAML given as text (``source`` names it in error messages)."""
+    yaml = YAML(typ="rt")
+    try:
+        document = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise PolicyError([f"{where}: YAML error: {problem}"], code="policy.yaml") from None
+    except Exception as exc:
+        raise PolicyError([f"{source}: YAML error: {exc}"], code="policy.yaml") from None
+    if document is None:
+        document = CommentedMap()
+    if not isinstance(document, CommentedMap):
+        raise PolicyError([f"{source}:1:1: a policy file must be a mapping (version:, tools: …)"])
+
+    problems: list[str] = []
+    for section in DEFERRED_SECTIONS:
+        if section in document:
+            line, col = _key_position(document, section)
+            problems.append(
+                f"{source}:{line}:{col}: the '{section}' section is not enforced by this "
+                f"version of agentguard; remove it rather than have it silently ignored"
+            )
+    if problems:
+        raise PolicyError(problems, code="policy.unsupported_section")
+
+    try:
+        model = Policy.model_validate(_plain(document))
+    except ValidationError as exc:
+        raise PolicyError(_pydantic_problems(exc, document, source)) from None
+
+    return _compile(model, document, source)
+
+
+def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy:
+    problems: list[str] = []
+
+    def report(loc: Iterable[str | int], message: str) -> None:
+        line, col = _position(document, list(loc))
+        problems.append(f"{source}:{line}:{col}: {message}")
+
+    tool_names = sorted(model.tools)
+    schemas: dict[str, dict[str, Any] | None] = {}
+    for name, tool in model.tools.items():
+        schema = tool.json_schema()
+        schemas[name] = schema
+        if schema is not None:
+            where = ["tools", name, "input_schema" if tool.input_schema is not None else "input"]
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as exc:
+                report(where, f"invalid JSON Schema for tool {name!r}: {exc.message}")
+            props = schema.get("properties") if isinstance(schema, dict) else None
+            if isinstance(props, dict):
+                for listing in ("sensitive", "outbound"):
+                    for index, arg in enumerate(getattr(tool, listing)):
+                        if arg.split(".")[0] not in props:
+                            report(
+                                ["tools", name, listing, index],
+                                f"tool {name!r} has no argument {arg.split('.')[0]!r}"
+                                + _suggest(arg.split(".")[0], props),
+                            )
+        if tool.undo is not None and tool.undo not in model.tools:
+            report(
+                ["tools", name, "undo"],
+                f"undo names {tool.undo!r}, which is not a tool defined under 'tools:'"
+                + _suggest(tool.undo, tool_names),
+            )
+
+    recipients: dict[str, Condition] = {}
+    for name, tool in model.tools.items():
+        if tool.recipient is None:
+            continue
+        try:
+            recipients[name] = compile_condition(tool.recipient, None)
+        except ConditionError as exc:
+            report(["tools", name, "recipient"], str(exc))
+
+    # Expand every rule to concrete tools and compile its condition once per tool schema.
+    rules: dict[str, tuple[list[CompiledRule], list[CompiledRule]]] = {}
+    for role_name, role in model.roles.items():
+        denies: list[CompiledRule] = []
+        allows: list[CompiledRule] = []
+        for listing, into in (("deny", denies), ("allow", allows)):
+            entries: list[Rule] = getattr(role, listing)
+            for index, rule in enumerate(entries):
+                loc = ["roles", role_name, listing, index]
+                targets = _expand(rule.tool, tool_names)
+                if not targets:
+                    report(
+                        loc,
+                        f"role {role_name!r} names tool {rule.tool!r}, which is not defined "
+                        "under 'tools:'" + _suggest(rule.tool, tool_names),
+                    )
+                    continue
+                for target in targets:
+                    condition = None
+                    if rule.when is not None:
+                        try:
+                            condition = compile_condition(rule.when, schemas.get(target))
+                        except ConditionError as exc:
+                            report([*loc, "when"], f"{exc} (tool {target!r})")
+                            continue
+                    into.append(CompiledRule(role_name, target, rule.when, condition))
+        rules[role_name] = (denies, allows)
+
+    plans: dict[tuple[str, str], AccessPlan] = {}
+    for agent_name, agent in model.agents.items():
+        for index, role_name in enumerate(agent.roles):
+            if role_name not in model.roles:
+                report(
+                    ["agents", agent_name, "roles", index],
+                    f"agent {agent_name!r} has role {role_name!r}, which is not defined "
+                    "under 'roles:'" + _suggest(role_name, model.roles),
+                )
+        for tool_name in tool_names:
+            denies = tuple(
+                r for role in agent.roles for r in rules.get(role, ([], []))[0] if r.tool == tool_name
+            )
+            allows = tuple(
+                r for role in agent.roles for r in rules.get(role, ([], []))[1] if r.tool == tool_name
+            )
+            if denies or allows:
+                plans[(agent_name, tool_name)] = AccessPlan(denies, allows)
+
+    if problems:
+        raise PolicyError(problems)
+    return LoadedPolicy(model, source, plans, recipients)
+
+
+def _expand(pattern: str, tools: list[str]) -> list[str]:
+    if any(ch in pattern for ch in "*?["):
+        return [t for t in tools if fnmatch.fnmatchcase(t, pattern)]
+    return [pattern] if pattern in tools else []
+
+
+def _suggest(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's round-trip nodes → plain dict/list/scalars for pydantic."""
+    if isinstance(node, Mapping):
+        return {str(k) if not isinstance(k, str) else k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if isinstance(node, bool):
+        return bool(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _key_position(node: CommentedMap, key: Any) -> Position:
+    try:
+        line, col = node.lc.key(key)
+        return int(line) + 1, int(col) + 1
+    except Exception:
+        return _node_position(node)
+
+
+def _node_position(node: Any) -> Position:
+    lc = getattr(node, "lc", None)
+    if lc is not None and lc.line is not None:
+        return int(lc.line) + 1, int(lc.col) + 1
+    return 1, 1
+
+
+def _position(document: Any, loc: list[str | int]) -> Position:
+    """Line and column (1-based) of the deepest node of ``loc`` found in the YAML tree."""
+    node: Any = document
+    best = _node_position(document)
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            best = _key_position(node, part)
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            try:
+                line, col = node.lc.item(part)
+                best = (int(line) + 1, int(col) + 1)
+            except Exception:
+                best = _node_position(node)
+            node = node[part]
+        # parts that are not in the tree (pydantic's union tags) are skipped
+    return best
+
+
+
+
+def _pydantic_problems(exc: ValidationError, document: CommentedMap, source: str) -> list[str]:
+    problems: list[str] = []
+    seen: set[str] = set()
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper())]
+        line, col = _position(document, loc)
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1]) if loc else "?"
+            parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
+            allowed = _allowed_keys(loc[:-1])
+            hint = _suggest(key, allowed) if allowed else ""
+            listing = f" (allowed: {', '.join(allowed)})" if allowed and not hint else ""
+            message = f"unknown key {key!r} in {parent}{hint}{listing}"
+        elif kind == "missing":
+            message = f"{where}: required key is missing"
+        else:
+            text = error["msg"].removeprefix("Value error, ")
+            message = f"{where}: {text}"
+        line_text = f"{source}:{line}:{col}: {message}"
+        if line_text not in seen:
+            seen.add(line_text)
+            problems.append(line_text)
+    return problems
+
+
+def _allowed_keys(parent: list[str | int]) -> list[str]:
+    """Field names of the model found at ``parent`` in the policy tree."""
+    from agentguard.policy import models
+
+    model: Any = models.Policy
+    path = list(parent)
+    while path:
+        part = path.pop(0)
+        field_info = model.model_fields.get(part) if isinstance(part, str) else None
+        if field_info is None:
+            return []
+        target = {
+            "settings": models.Settings,
+            "tools": models.ToolSpec,
+            "roles": models.RoleSpec,
+            "agents": models.AgentSpec,
+            "allow": models.Rule,
+            "deny": models.Rule,
+        }.get(part)
+        if target is None:
+            return []
+        if part in ("tools", "roles", "agents", "allow", "deny") and path:
+            path.pop(0)  # the name of the tool/role/agent, or the list index
+        model = target
+    return sorted(model.model_fields)

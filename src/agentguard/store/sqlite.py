@@ -1,0 +1,431 @@
+"""The default store: one SQLite file in WAL mode, safe for many threads and processes.
+
+Durability: each audit record is committed before ``append`` returns. With the default
+``synchronous=NORMAL`` a committed record survives a crash of the process; add
+``?synchronous=full`` to the URL to also survive power loss (an fsync per record).
+
+Several processes may append to one file: an append takes SQLite's write lock
+(``BEGIN IMMEDIATE``), reads the last hash and inserts the next record in one transaction,
+so the chain stays linear. Threads of one process share one connection behind a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agentguard.audit import GENESIS, AuditEntry, AuditRecord, StoredRow, Verification, seal
+from agentguard.audit import verify_chain as _verify_chain
+from agentguard.errors import StoreUnavailable
+from agentguard.store.base import (
+    Approval,
+    ApprovalState,
+    AuditQuery,
+    Kill,
+    KeyRecord,
+    KillScope,
+)
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts        TEXT NOT NULL,
+    agent     TEXT,
+    tool      TEXT,
+    decision  TEXT,
+    body      TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+CREATE INDEX IF NOT EXISTS audit_agent ON audit(agent, seq);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id      TEXT PRIMARY KEY,
+    agent       TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    revoked_at  TEXT,
+    tools       TEXT,
+    label       TEXT
+);
+CREATE TABLE IF NOT EXISTS kills (
+    scope  TEXT NOT NULL,
+    target TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    set_by TEXT,
+    PRIMARY KEY (scope, target)
+);
+CREATE TABLE IF NOT EXISTS counter_events (
+    key    TEXT NOT NULL,
+    at     REAL NOT NULL,
+    amount TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS counter_events_key ON counter_events(key, at);
+CREATE TABLE IF NOT EXISTS approvals (
+    id         TEXT PRIMARY KEY,
+    agent      TEXT NOT NULL,
+    tool       TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at TEXT,
+    note       TEXT
+);
+"""
+
+_SYNC_MODES = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
+
+
+def _ts(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dt(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+class SQLiteStore:
+    """All of agentguard's state in one SQLite file (``sqlite:///path/to/file.db``)."""
+
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "normal", busy_timeout_ms: int = 30000
+    ) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        if synchronous not in _SYNC_MODES:
+            raise StoreUnavailable(
+                f"unknown synchronous mode {synchronous!r}; use one of {', '.join(_SYNC_MODES)}"
+            )
+        self._lock = threading.RLock()
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                raise StoreUnavailable(
+                    f"cannot open the SQLite store: folder {str(self.path.parent)!r} does not exist"
+                )
+            self._db = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={_SYNC_MODES[synchronous]}")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open the SQLite store {str(self.path)!r}: {exc}") from None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return work(self._db)
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise StoreUnavailable(f"the SQLite store failed: {exc}") from None
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        def transaction(db: sqlite3.Connection) -> T:
+            db.execute("BEGIN IMMEDIATE")
+            result = work(db)
+            db.execute("COMMIT")
+            return result
+
+        return self._run(transaction)
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+
+    # --------------------------------------------------------------------- audit
+
+    def append(self, entry: AuditEntry) -> AuditRecord:
+        def work(db: sqlite3.Connection) -> AuditRecord:
+            last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            if last is None:
+                issued = db.execute(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'audit'"
+                ).fetchone()
+                seq, prev = (issued[0] + 1 if issued else 1), GENESIS
+            else:
+                seq, prev = last[0] + 1, last[1]
+            record = seal(entry, seq, prev)
+            db.execute(
+                "INSERT INTO audit (seq, ts, agent, tool, decision, body, prev_hash, hash) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    seq,
+                    _ts(entry.timestamp),
+                    entry.agent_id,
+                    entry.action,
+                    entry.decision,
+                    record.body,
+                    prev,
+                    record.hash,
+                ),
+            )
+            return record
+
+        return self._write(work)
+
+    def search(self, query: AuditQuery) -> Iterator[AuditRecord]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("agent", query.agent),
+            ("tool", query.tool),
+            ("decision", query.decision),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if query.since is not None:
+            clauses.append("ts >= ?")
+            params.append(_ts(query.since))
+        if query.until is not None:
+            clauses.append("ts < ?")
+            params.append(_ts(query.until))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = "DESC" if query.newest_first else "ASC"
+        limit = f"LIMIT {int(query.limit)}" if query.limit is not None else ""
+        sql = f"SELECT seq, body, prev_hash, hash FROM audit {where} ORDER BY seq {order} {limit}"
+        rows = self._run(lambda db: db.execute(sql, params).fetchall())
+        for seq, body, prev_hash, digest in rows:
+            yield AuditRecord(seq, body, prev_hash, digest)
+
+    def count(self) -> int:
+        return int(self._run(lambda db: db.execute("SELECT COUNT(*) FROM audit").fetchone()[0]))
+
+    def verify(self) -> Verification:
+        def work(db: sqlite3.Connection) -> Verification:
+            issued = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+            cursor = db.execute(
+                "SELECT seq, agent, tool, decision, body, prev_hash, hash FROM audit ORDER BY seq"
+            )
+            rows = (StoredRow(*row) for row in cursor)
+            return _verify_chain(rows, issued[0] if issued else None)
+
+        return self._run(work)
+
+    # ---------------------------------------------------------------------- keys
+
+    def add_key(self, record: KeyRecord) -> None:
+        self._write(
+            lambda db: db.execute(
+                "INSERT INTO api_keys (key_id, agent, secret_hash, created_at, expires_at, "
+                "revoked_at, tools, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.key_id,
+                    record.agent,
+                    record.secret_hash,
+                    _ts(record.created_at),
+                    _ts(record.expires_at),
+                    _ts(record.revoked_at),
+                    None if record.tools is None else json.dumps(sorted(record.tools)),
+                    record.label,
+                ),
+            )
+        )
+
+    def get_key(self, key_id: str) -> KeyRecord | None:
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT key_id, agent, secret_hash, created_at, expires_at, revoked_at, tools, "
+                "label FROM api_keys WHERE key_id = ?",
+                (key_id,),
+            ).fetchone()
+        )
+        return None if row is None else _key(row)
+
+    def revoke_key(self, key_id: str, at: datetime) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                (_ts(at), key_id),
+            )
+            return cursor.rowcount == 1
+
+        return self._write(work)
+
+    def list_keys(self) -> list[KeyRecord]:
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT key_id, agent, secret_hash, created_at, expires_at, revoked_at, tools, "
+                "label FROM api_keys ORDER BY created_at"
+            ).fetchall()
+        )
+        return [_key(row) for row in rows]
+
+    # --------------------------------------------------------------- kill switch
+
+    def set_kill(self, kill: Kill) -> None:
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO kills (scope, target, reason, set_at, set_by) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (str(kill.scope), kill.target, kill.reason, _ts(kill.set_at), kill.set_by),
+            )
+        )
+
+    def clear_kill(self, scope: KillScope, target: str) -> bool:
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "DELETE FROM kills WHERE scope = ? AND target = ?", (str(scope), target)
+            )
+            return cursor.rowcount > 0
+
+        return self._write(work)
+
+    def find_kill(self, agent: str, tool: str) -> Kill | None:
+        row = self._run(
+            lambda db: db.execute(
+                "SELECT scope, target, reason, set_at, set_by FROM kills WHERE scope = 'all' "
+                "OR (scope = 'agent' AND target = ?) OR (scope = 'tool' AND target = ?) "
+                "ORDER BY CASE scope WHEN 'all' THEN 0 WHEN 'agent' THEN 1 ELSE 2 END LIMIT 1",
+                (agent, tool),
+            ).fetchone()
+        )
+        return None if row is None else _kill(row)
+
+    def list_kills(self) -> list[Kill]:
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT scope, target, reason, set_at, set_by FROM kills ORDER BY set_at"
+            ).fetchall()
+        )
+        return [_kill(row) for row in rows]
+
+    # ------------------------------------------------------------------ counters
+
+    def add(self, key: str, amount: Decimal, at: datetime, window: timedelta) -> Decimal:
+        stamp = at.timestamp()
+
+        def work(db: sqlite3.Connection) -> Decimal:
+            db.execute(
+                "INSERT INTO counter_events (key, at, amount) VALUES (?, ?, ?)",
+                (key, stamp, str(amount)),
+            )
+            return _sum(db, key, stamp, window)
+
+        return self._write(work)
+
+    def total(self, key: str, at: datetime, window: timedelta) -> Decimal:
+        return self._run(lambda db: _sum(db, key, at.timestamp(), window))
+
+    # ----------------------------------------------------------------- approvals
+
+    def create_approval(self, approval: Approval) -> None:
+        self._write(
+            lambda db: db.execute(
+                "INSERT INTO approvals (id, agent, tool, payload, created_at, state) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    approval.id,
+                    approval.agent,
+                    approval.tool,
+                    json.dumps(approval.payload, default=str),
+                    _ts(approval.created_at),
+                    str(approval.state),
+                ),
+            )
+        )
+
+    def get_approval(self, approval_id: str) -> Approval | None:
+        row = self._run(
+            lambda db: db.execute(_APPROVAL_SELECT + " WHERE id = ?", (approval_id,)).fetchone()
+        )
+        return None if row is None else _approval(row)
+
+    def decide_approval(
+        self, approval_id: str, state: ApprovalState, by: str, at: datetime, note: str | None
+    ) -> Approval | None:
+        def work(db: sqlite3.Connection) -> Approval | None:
+            cursor = db.execute(
+                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, note = ? "
+                "WHERE id = ? AND state = 'pending'",
+                (str(state), by, _ts(at), note, approval_id),
+            )
+            if cursor.rowcount != 1:
+                return None
+            row = db.execute(_APPROVAL_SELECT + " WHERE id = ?", (approval_id,)).fetchone()
+            return _approval(row)
+
+        return self._write(work)
+
+    def list_approvals(self, state: ApprovalState | None = None) -> list[Approval]:
+        def work(db: sqlite3.Connection) -> list[Any]:
+            if state is None:
+                return db.execute(_APPROVAL_SELECT + " ORDER BY created_at").fetchall()
+            return db.execute(
+                _APPROVAL_SELECT + " WHERE state = ? ORDER BY created_at", (str(state),)
+            ).fetchall()
+
+        return [_approval(row) for row in self._run(work)]
+
+
+_APPROVAL_SELECT = (
+    "SELECT id, agent, tool, payload, created_at, state, decided_by, decided_at, note FROM approvals"
+)
+
+
+def _sum(db: sqlite3.Connection, key: str, stamp: float, window: timedelta) -> Decimal:
+    rows = db.execute(
+        "SELECT amount FROM counter_events WHERE key = ? AND at > ? AND at <= ?",
+        (key, stamp - window.total_seconds(), stamp),
+    ).fetchall()
+    return sum((Decimal(row[0]) for row in rows), Decimal(0))
+
+
+def _key(row: Any) -> KeyRecord:
+    key_id, agent, secret_hash, created, expires, revoked, tools, label = row
+    return KeyRecord(
+        key_id=key_id,
+        agent=agent,
+        secret_hash=secret_hash,
+        created_at=_dt(created) or datetime.fromtimestamp(0, UTC),
+        expires_at=_dt(expires),
+        revoked_at=_dt(revoked),
+        tools=None if tools is None else frozenset(json.loads(tools)),
+        label=label,
+    )
+
+
+def _kill(row: Any) -> Kill:
+    scope, target, reason, set_at, set_by = row
+    return Kill(KillScope(scope), target, reason, _dt(set_at) or datetime.now(UTC), set_by)
+
+
+def _approval(row: Any) -> Approval:
+    approval_id, agent, tool, payload, created, state, by, decided, note = row
+    return Approval(
+        id=approval_id,
+        agent=agent,
+        tool=tool,
+        payload=json.loads(payload),
+        created_at=_dt(created) or datetime.now(UTC),
+        state=ApprovalState(state),
+        decided_by=by,
+        decided_at=_dt(decided),
+        note=note,
+    )
