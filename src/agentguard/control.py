@@ -74,9 +74,7 @@ def issue_key(
 ) -> tuple[str, KeyRecord]:
     """Create an API key (audited by key id only); returns the key, shown once."""
     now = (clock or SystemClock()).now()
-    key, record = create_key(
-        store, agent, now=now, expires_in=expires_in, tools=tools, label=label
-    )
+    key, record = create_key(store, agent, now=now, expires_in=expires_in, tools=tools, label=label)
     store.append(
         AuditEntry(
             timestamp=now,

@@ -221,9 +221,7 @@ class Guard:
             else:
                 result = await asyncio.to_thread(function.func, **decision.action.args)
         except Exception as exc:
-            await asyncio.to_thread(
-                self._audit, decision, timestamp, started, "failed", error=exc
-            )
+            await asyncio.to_thread(self._audit, decision, timestamp, started, "failed", error=exc)
             raise
         await asyncio.to_thread(
             self._audit, decision, timestamp, started, "executed", output=result
@@ -316,7 +314,9 @@ class Guard:
         """Create an API key for ``agent`` (optionally expiring, optionally narrowed to some
         tools). Returns the key; only its hash is stored, so keep it now."""
         if agent not in self.policy.model.agents:
-            raise AgentGuardError(f"agent {agent!r} is not defined in the policy", code="keys.agent")
+            raise AgentGuardError(
+                f"agent {agent!r} is not defined in the policy", code="keys.agent"
+            )
         key, _ = control.issue_key(
             self.store, agent, expires_in=expires_in, tools=tools, label=label, clock=self.clock
         )

@@ -52,7 +52,7 @@ class AccessLayer:
                 f"API key {action.key_id} is not scoped to tool {tool!r}",
             )
         plan = self._policy.plan(action.agent, tool)
-        if plan is None or not plan.allows and not plan.denies:
+        if plan is None or (not plan.allows and not plan.denies):
             return deny(
                 NAME,
                 "access.no_rule",
@@ -143,7 +143,9 @@ class AccessLayer:
             )
         return {
             "args": args,
-            "agent": self._agents.get(action.agent, {"id": action.agent, "roles": [], "owner": None}),
+            "agent": self._agents.get(
+                action.agent, {"id": action.agent, "roles": [], "owner": None}
+            ),
             "session": action.session,
             "subject": action.subject,
             "now": self._clock.now(),

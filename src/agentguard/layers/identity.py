@@ -37,8 +37,7 @@ class IdentityLayer:
             return deny(
                 NAME,
                 "identity.agent_mismatch",
-                f"API key {record.key_id} belongs to agent {record.agent!r}, "
-                f"not {action.agent!r}",
+                f"API key {record.key_id} belongs to agent {record.agent!r}, not {action.agent!r}",
             )
         refused = self._check_agent(record.agent)
         if refused is not None:

@@ -111,7 +111,18 @@ def _schema_message(exc: Any, args: Mapping[str, Any], tool: str) -> str:
         return prefix + f"argument {where} must be of type {definition}"
     if rule == "format":
         return prefix + f"argument {where} must be a valid {definition}"
-    if rule in ("maxLength", "minLength", "maximum", "minimum", "exclusiveMaximum",
-                "exclusiveMinimum", "maxItems", "minItems", "pattern", "enum", "const"):
+    if rule in (
+        "maxLength",
+        "minLength",
+        "maximum",
+        "minimum",
+        "exclusiveMaximum",
+        "exclusiveMinimum",
+        "maxItems",
+        "minItems",
+        "pattern",
+        "enum",
+        "const",
+    ):
         return prefix + f"argument {where} breaks the schema rule {rule}: {definition!r}"
     return prefix + f"argument {where} breaks the schema rule {rule!r}"

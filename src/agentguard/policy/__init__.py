@@ -1,7 +1,13 @@
 """The policy file: models, loading with file:line:column errors, and CEL conditions."""
 
 from agentguard.policy.conditions import Condition, ConditionError, compile_condition
-from agentguard.policy.loader import AccessPlan, CompiledRule, LoadedPolicy, load_policy, parse_policy
+from agentguard.policy.loader import (
+    AccessPlan,
+    CompiledRule,
+    LoadedPolicy,
+    load_policy,
+    parse_policy,
+)
 from agentguard.policy.models import AgentSpec, Policy, Risk, RoleSpec, Rule, Settings, ToolSpec
 
 

@@ -113,7 +113,9 @@ _SAMPLES: dict[str, tuple[Any, Any]] = {
 }
 
 
-def _trial(condition: Condition, props: dict[str, dict[str, Any]], schema: Mapping[str, Any]) -> None:
+def _trial(
+    condition: Condition, props: dict[str, dict[str, Any]], schema: Mapping[str, Any]
+) -> None:
     """Type-check by evaluating against sample arguments of the declared types.
 
     Two samples (low and high values) exercise both sides of short-circuit operators. Only
@@ -122,7 +124,9 @@ def _trial(condition: Condition, props: dict[str, dict[str, Any]], schema: Mappi
     """
     names = ", ".join(sorted(props)) or "none"
     for index in (0, 1):
-        args = {name: _SAMPLES.get(spec["type"], (None, None))[index] for name, spec in props.items()}
+        args = {
+            name: _SAMPLES.get(spec["type"], (None, None))[index] for name, spec in props.items()
+        }
         variables = sample_variables(args)
         try:
             condition.evaluate(variables)

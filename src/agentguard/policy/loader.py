@@ -200,7 +200,7 @@ def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy
         for listing, into in (("deny", denies), ("allow", allows)):
             entries: list[Rule] = getattr(role, listing)
             for index, rule in enumerate(entries):
-                loc = ["roles", role_name, listing, index]
+                loc: list[str | int] = ["roles", role_name, listing, index]
                 targets = _expand(rule.tool, tool_names)
                 if not targets:
                     report(
@@ -230,14 +230,11 @@ def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy
                     "under 'roles:'" + _suggest(role_name, model.roles),
                 )
         for tool_name in tool_names:
-            denies = tuple(
-                r for role in agent.roles for r in rules.get(role, ([], []))[0] if r.tool == tool_name
-            )
-            allows = tuple(
-                r for role in agent.roles for r in rules.get(role, ([], []))[1] if r.tool == tool_name
-            )
-            if denies or allows:
-                plans[(agent_name, tool_name)] = AccessPlan(denies, allows)
+            held = [rules.get(role, ([], [])) for role in agent.roles]
+            tool_denies = tuple(r for d, _ in held for r in d if r.tool == tool_name)
+            tool_allows = tuple(r for _, a in held for r in a if r.tool == tool_name)
+            if tool_denies or tool_allows:
+                plans[(agent_name, tool_name)] = AccessPlan(tool_denies, tool_allows)
 
     if problems:
         raise PolicyError(problems)
@@ -306,8 +303,6 @@ def _position(document: Any, loc: list[str | int]) -> Position:
     return best
 
 
-
-
 def _pydantic_problems(exc: ValidationError, document: CommentedMap, source: str) -> list[str]:
     problems: list[str] = []
     seen: set[str] = set()
@@ -353,7 +348,7 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "agents": models.AgentSpec,
             "allow": models.Rule,
             "deny": models.Rule,
-        }.get(part)
+        }.get(str(part))
         if target is None:
             return []
         if part in ("tools", "roles", "agents", "allow", "deny") and path:

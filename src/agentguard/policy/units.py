@@ -77,7 +77,9 @@ Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["90s", "2h", "1d"]}),
+    WithJsonSchema(
+        {"type": "string", "pattern": _DURATION.pattern, "examples": ["90s", "2h", "1d"]}
+    ),
 ]
 Money = Annotated[
     Decimal,

@@ -11,6 +11,7 @@ so the chain stays linear. Threads of one process share one connection behind a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -27,8 +28,8 @@ from agentguard.store.base import (
     Approval,
     ApprovalState,
     AuditQuery,
-    Kill,
     KeyRecord,
+    Kill,
     KillScope,
 )
 
@@ -126,7 +127,9 @@ class SQLiteStore:
                     self._db.execute(statement)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open the SQLite store {str(self.path)!r}: {exc}") from None
+            raise StoreUnavailable(
+                f"cannot open the SQLite store {str(self.path)!r}: {exc}"
+            ) from None
 
     # ------------------------------------------------------------------ plumbing
 
@@ -136,10 +139,8 @@ class SQLiteStore:
                 return work(self._db)
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
-                    try:
+                    with contextlib.suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
                 raise StoreUnavailable(f"the SQLite store failed: {exc}") from None
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -152,11 +153,8 @@ class SQLiteStore:
         return self._run(transaction)
 
     def close(self) -> None:
-        with self._lock:
-            try:
-                self._db.close()
-            except sqlite3.Error:
-                pass
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._db.close()
 
     # --------------------------------------------------------------------- audit
 
@@ -384,9 +382,7 @@ class SQLiteStore:
         return [_approval(row) for row in self._run(work)]
 
 
-_APPROVAL_SELECT = (
-    "SELECT id, agent, tool, payload, created_at, state, decided_by, decided_at, note FROM approvals"
-)
+_APPROVAL_SELECT = "SELECT id, agent, tool, payload, created_at, state, decided_by, decided_at, note FROM approvals"
 
 
 def _sum(db: sqlite3.Connection, key: str, stamp: float, window: timedelta) -> Decimal:
