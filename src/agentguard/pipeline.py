@@ -166,14 +166,7 @@ class Pipeline:
                 verdict = layer.admit(action)
             except Exception as exc:  # fail closed: a broken layer never allows
                 timings.append((layer.name, clock() - started))
-                reasons.append(
-                    Reason(
-                        layer.name,
-                        "pipeline.internal_error",
-                        f"the {layer.name} layer failed ({type(exc).__name__}); "
-                        "the action is denied to fail closed",
-                    )
-                )
+                reasons.append(_failure(layer.name, exc))
                 return Decision(Outcome.DENY, action, tuple(reasons), tuple(timings))
             timings.append((layer.name, clock() - started))
             if verdict.reasons:
@@ -194,3 +187,17 @@ class Pipeline:
             )
             return Decision(Outcome.DENY, action, tuple(reasons), tuple(timings))
         return Decision(Outcome.ALLOW, action, tuple(reasons), tuple(timings))
+
+
+def _failure(layer: str, exc: Exception) -> Reason:
+    """A layer's exception as a denial. Our own errors carry value-free messages and codes;
+    anything else is named by its type only, since its message could hold a secret."""
+    from agentguard.errors import AgentGuardError
+
+    if isinstance(exc, AgentGuardError):
+        return Reason(layer, exc.code, f"{exc.message}; the action is denied to fail closed")
+    return Reason(
+        layer,
+        "pipeline.internal_error",
+        f"the {layer} layer failed ({type(exc).__name__}); the action is denied to fail closed",
+    )

@@ -40,7 +40,7 @@ class InputLayer:
             schema = policy.arg_schema(name)
             if schema is not None:
                 self._schemas[name] = schema
-                self._validators[name] = fastjsonschema.compile(schema)
+                self._validators[name] = fastjsonschema.compile(schema, use_default=False)
         self._functions = functions
 
     def admit(self, action: Action) -> Verdict:

@@ -138,8 +138,8 @@ class SQLiteStore:
             try:
                 return work(self._db)
             except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(sqlite3.Error):
+                    if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                 raise StoreUnavailable(f"the SQLite store failed: {exc}") from None
 
@@ -160,14 +160,10 @@ class SQLiteStore:
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         def work(db: sqlite3.Connection) -> AuditRecord:
-            last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            if last is None:
-                issued = db.execute(
-                    "SELECT seq FROM sqlite_sequence WHERE name = 'audit'"
-                ).fetchone()
-                seq, prev = (issued[0] + 1 if issued else 1), GENESIS
-            else:
-                seq, prev = last[0] + 1, last[1]
+            # Number from the highest seq ever issued, not the last row: a record deleted
+            # from the end then leaves a gap that verify() names, instead of being papered over.
+            issued, last_hash = db.execute(_HEAD).fetchone()
+            seq, prev = (issued or 0) + 1, last_hash or GENESIS
             record = seal(entry, seq, prev)
             db.execute(
                 "INSERT INTO audit (seq, ts, agent, tool, decision, body, prev_hash, hash) "
@@ -382,6 +378,10 @@ class SQLiteStore:
         return [_approval(row) for row in self._run(work)]
 
 
+_HEAD = (
+    "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'audit'), "
+    "(SELECT hash FROM audit ORDER BY seq DESC LIMIT 1)"
+)
 _APPROVAL_SELECT = "SELECT id, agent, tool, payload, created_at, state, decided_by, decided_at, note FROM approvals"
 
 

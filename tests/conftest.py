@@ -1,0 +1,72 @@
+"""Shared fixtures: the starter policy, real SQLite files in tmp_path, a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentguard import Guard
+from agentguard.cli import starter_policy_text
+from agentguard.clock import ManualClock
+from agentguard.policy import LoadedPolicy, parse_policy
+
+
+@pytest.fixture
+def starter_text() -> str:
+    return starter_policy_text()
+
+
+@pytest.fixture
+def starter(starter_text: str) -> LoadedPolicy:
+    return parse_policy(starter_text, source="policy.yaml")
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path, starter_text: str) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(starter_text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'agentguard.db'}"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def guard(starter: LoadedPolicy, db_url: str, clock: ManualClock) -> Iterator[Guard]:
+    """The starter policy on a real SQLite file, with its tools implemented."""
+    g = Guard(starter, db_url, clock=clock)
+    calls: list[tuple[str, dict[str, Any]]] = []
+    g.calls = calls  # type: ignore[attr-defined]
+
+    @g.tool()
+    def read_inbox(folder: str = "inbox", limit: int = 20) -> list[str]:
+        calls.append(("read_inbox", {"folder": folder}))
+        return ["hello"]
+
+    @g.tool()
+    def send_email(to: str, subject: str, body: str) -> dict[str, str]:
+        calls.append(("send_email", {"to": to, "subject": subject, "body": body}))
+        return {"message_id": "msg_1", "status": "sent"}
+
+    @g.tool()
+    def delete_email(message_id: str) -> None:
+        calls.append(("delete_email", {"message_id": message_id}))
+
+    @g.tool()
+    def process_refund(order_id: str, amount: Decimal, card_number: str = "") -> dict[str, str]:
+        calls.append(("process_refund", {"order_id": order_id, "amount": amount}))
+        return {"refund_id": f"rf_{order_id}", "amount": str(amount)}
+
+    yield g
+    g.close()

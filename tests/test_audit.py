@@ -1,0 +1,137 @@
+"""The audit chain: verify passes untouched and names the record after any tampering."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentguard import Guard
+from agentguard.audit import MASK, mask, sensitive_values
+
+
+@pytest.fixture
+def logged(guard: Guard, tmp_path: Path) -> Path:
+    agent = guard.agent("email_agent")
+    for index in range(6):
+        agent.call("read_inbox", folder=f"f{index}")
+    assert guard.verify_audit().ok and guard.verify_audit().checked == 6
+    guard.close()
+    return tmp_path / "agentguard.db"
+
+
+def _verify(path: Path) -> tuple[bool, int | None, str | None]:
+    with _store(path) as store:
+        result = store.verify()
+    return result.ok, result.bad_seq, result.problem
+
+
+class _store:
+    def __init__(self, path: Path) -> None:
+        from agentguard.store import SQLiteStore
+
+        self.store = SQLiteStore(path)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self.store
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+
+def _sql(path: Path, *statements: str) -> None:
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
+def test_untouched_log_verifies(logged: Path) -> None:
+    assert _verify(logged) == (True, None, None)
+
+
+def test_edited_body_is_named(logged: Path) -> None:
+    _sql(logged, "UPDATE audit SET body = replace(body, 'f2', 'f9') WHERE seq = 3")
+    ok, bad, problem = _verify(logged)
+    assert not ok and bad == 3 and "altered" in (problem or "")
+
+
+def test_edited_index_column_is_named(logged: Path) -> None:
+    _sql(logged, "UPDATE audit SET decision = 'deny' WHERE seq = 4")
+    assert _verify(logged)[:2] == (False, 4)
+
+
+def test_rehashed_edit_still_breaks_the_next_link(logged: Path) -> None:
+    import hashlib
+
+    db = sqlite3.connect(logged)
+    body, prev = db.execute("SELECT body, prev_hash FROM audit WHERE seq = 2").fetchone()
+    body = body.replace("f1", "f8")
+    digest = hashlib.sha256((prev + body).encode()).hexdigest()
+    db.execute("UPDATE audit SET body = ?, hash = ? WHERE seq = 2", (body, digest))
+    db.commit()
+    db.close()
+    assert _verify(logged)[:2] == (False, 3)
+
+
+@pytest.mark.parametrize("seq", [1, 3, 6])
+def test_deleted_record_is_named(logged: Path, seq: int) -> None:
+    _sql(logged, f"DELETE FROM audit WHERE seq = {seq}")
+    ok, bad, problem = _verify(logged)
+    assert not ok and bad == seq and "missing" in (problem or "")
+
+
+def test_swapped_records_are_named(logged: Path) -> None:
+    _sql(
+        logged,
+        "UPDATE audit SET seq = -2 WHERE seq = 2",
+        "UPDATE audit SET seq = 2 WHERE seq = 4",
+        "UPDATE audit SET seq = 4 WHERE seq = -2",
+    )
+    ok, bad, _ = _verify(logged)
+    assert not ok and bad == 2
+
+
+def test_swapped_contents_are_named(logged: Path) -> None:
+    db = sqlite3.connect(logged)
+    rows = {
+        seq: row
+        for seq, *row in db.execute(
+            "SELECT seq, ts, agent, tool, decision, body, prev_hash, hash FROM audit"
+        )
+    }
+    for seq, other in ((2, 5), (5, 2)):
+        db.execute(
+            "UPDATE audit SET ts=?, agent=?, tool=?, decision=?, body=?, prev_hash=?, hash=? "
+            "WHERE seq = ?",
+            (*rows[other], seq),
+        )
+    db.commit()
+    db.close()
+    assert _verify(logged)[:2] == (False, 2)
+
+
+def test_appending_after_tampering_does_not_hide_it(logged: Path, starter: object) -> None:
+    _sql(logged, "DELETE FROM audit WHERE seq = 6")
+    with _store(logged) as store:
+        guard = Guard(starter, store)  # type: ignore[arg-type]
+        guard.register(lambda folder="inbox", limit=20: [], "read_inbox")
+        guard.agent("email_agent").call("read_inbox")
+        assert not store.verify().ok
+
+
+_secret = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=24)
+
+
+@settings(max_examples=100)
+@given(secret=_secret, noise=st.text(max_size=30))
+def test_masking_removes_sensitive_values_everywhere(secret: str, noise: str) -> None:
+    args = {"card_number": secret, "nested": {"password": secret}, "note": noise}
+    values = sensitive_values(args, ["card_number"])
+    masked = mask({"input": args, "echo": f"{noise}{secret}{noise}", "list": [secret]}, [], values)
+    assert secret not in repr(masked)
+    assert masked["input"]["card_number"] == MASK
