@@ -66,12 +66,12 @@ def test_edited_index_column_is_named(logged: Path) -> None:
 
 
 def test_rehashed_edit_still_breaks_the_next_link(logged: Path) -> None:
-    import hashlib
+    from agentguard.audit import chain_hash
 
     db = sqlite3.connect(logged)
     body, prev = db.execute("SELECT body, prev_hash FROM audit WHERE seq = 2").fetchone()
     body = body.replace("f1", "f8")
-    digest = hashlib.sha256((prev + body).encode()).hexdigest()
+    digest = chain_hash(prev, 2, body)  # a forger who knows the formula
     db.execute("UPDATE audit SET body = ?, hash = ? WHERE seq = 2", (body, digest))
     db.commit()
     db.close()

@@ -1,6 +1,7 @@
 """The audit log: one hash-chained record per action, masked before it is written.
 
-Each record's ``body`` is canonical JSON; its ``hash`` is ``sha256(prev_hash + body)``. The
+Each record's ``body`` is canonical JSON; its ``hash`` is ``sha256(prev_hash, seq, body)``
+(see :func:`chain_hash`), so a record's number is sealed with its content. The
 store keeps ``seq``, agent, tool and decision beside the body as an index for searching;
 :func:`verify_chain` recomputes every hash, checks that the index agrees with the body and
 that no sequence number is missing, so an edited, deleted or reordered record is found and
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 GENESIS = "0" * 64
 MASK = "***"
@@ -52,11 +55,14 @@ class AuditEntry:
     key_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
-    def body(self, seq: int) -> str:
-        """Canonical JSON of this entry as record number ``seq``."""
+    @property
+    def iso_timestamp(self) -> str:
+        return _iso(self.timestamp)
+
+    def body(self) -> str:
+        """Canonical JSON of this entry (its place in the chain is sealed by the hash)."""
         document = {
-            "seq": seq,
-            "timestamp": _iso(self.timestamp),
+            "timestamp": self.iso_timestamp,
             "kind": self.kind,
             "id": self.action_id,
             "agent_id": self.agent_id,
@@ -88,8 +94,9 @@ class AuditRecord:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The record as a dict, with ``prev_hash`` and ``hash`` added."""
+        """The record as a dict, with ``seq``, ``prev_hash`` and ``hash`` added."""
         document: dict[str, Any] = json.loads(self.body)
+        document["seq"] = self.seq
         document["prev_hash"] = self.prev_hash
         document["hash"] = self.hash
         return document
@@ -114,20 +121,32 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
 def canonical_json(document: Any) -> str:
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
-    )
+    """Sorted keys, no whitespace, UTF-8: the exact text a record's hash covers."""
+    try:
+        return orjson.dumps(document, default=_json_default, option=_ORJSON_OPTIONS).decode()
+    except (orjson.JSONEncodeError, TypeError):  # e.g. integers beyond 64 bits
+        return json.dumps(
+            document,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=_json_default,
+        )
 
 
-def chain_hash(prev_hash: str, body: str) -> str:
-    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+def chain_hash(prev_hash: str, seq: int, body: str) -> str:
+    """SHA-256 over the previous record's hash, this record's number and its body."""
+    return hashlib.sha256(f"{prev_hash}\n{seq}\n{body}".encode()).hexdigest()
 
 
 def seal(entry: AuditEntry, seq: int, prev_hash: str) -> AuditRecord:
     """Give ``entry`` its place in the chain after the record whose hash is ``prev_hash``."""
-    body = entry.body(seq)
-    return AuditRecord(seq, body, prev_hash, chain_hash(prev_hash, body))
+    body = entry.body()
+    return AuditRecord(seq, body, prev_hash, chain_hash(prev_hash, seq, body))
 
 
 # ---------------------------------------------------------------------------- masking
@@ -147,8 +166,27 @@ def mask(
     return _mask(value, paths, tuple(s for s in secrets if len(s) >= 4), _path)
 
 
+_secret_key_cache: dict[str, bool] = {}
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a key name (``password``, ``api_key`` …) marks its value as a secret."""
+    hit = _secret_key_cache.get(name)
+    if hit is None:
+        hit = SECRET_KEYS.search(name) is not None
+        if len(_secret_key_cache) < 10000:
+            _secret_key_cache[name] = hit
+    return hit
+
+
+_SCALARS = (type(None), bool, int, float, Decimal)
+
+
 def _mask(value: Any, paths: frozenset[str], secrets: tuple[str, ...], path: str) -> Any:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is str:
         if secrets:
             for secret in secrets:
                 if secret in value:
@@ -156,19 +194,19 @@ def _mask(value: Any, paths: frozenset[str], secrets: tuple[str, ...], path: str
         if len(value) > _MAX_OUTPUT_CHARS:
             return value[:_MAX_OUTPUT_CHARS] + f"…[{len(value) - _MAX_OUTPUT_CHARS} chars cut]"
         return value
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            name = str(key)
+            name = key if type(key) is str else str(key)
             child = f"{path}.{name}" if path else name
-            if child in paths or SECRET_KEYS.search(name):
+            if is_secret_key(name) or (paths and child in paths):
                 out[name] = MASK
             else:
                 out[name] = _mask(item, paths, secrets, child)
         return out
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
         return [_mask(item, paths, secrets, path) for item in value]
-    if value is None or isinstance(value, bool | int | float | Decimal):
+    if isinstance(value, bool | int | float | Decimal):
         return value
     dump = getattr(value, "model_dump", None)
     if callable(dump):
@@ -182,15 +220,18 @@ def sensitive_values(
     """The string forms of the values at the sensitive paths (and secret-looking keys)."""
     found: list[str] = [] if _out is None else _out
     paths = sensitive if isinstance(sensitive, frozenset) else frozenset(sensitive)
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _SCALARS or kind is str:
+        return found
+    if kind is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            name = str(key)
+            name = key if type(key) is str else str(key)
             child = f"{_path}.{name}" if _path else name
-            if child in paths or SECRET_KEYS.search(name):
+            if is_secret_key(name) or (paths and child in paths):
                 _collect(item, found)
             else:
                 sensitive_values(item, paths, child, found)
-    elif isinstance(value, list | tuple):
+    elif kind is list or kind is tuple or isinstance(value, list | tuple):
         for item in value:
             sensitive_values(item, paths, _path, found)
     return found
@@ -258,16 +299,12 @@ def verify_chain(rows: Iterable[StoredRow], last_issued: int | None) -> Verifica
                 f"record {row.seq} does not follow record {row.seq - 1} "
                 "(a record was deleted, inserted or swapped)",
             )
-        if chain_hash(row.prev_hash, row.body) != row.hash:
+        if chain_hash(row.prev_hash, row.seq, row.body) != row.hash:
             return Verification(False, checked, row.seq, f"record {row.seq} was altered")
         try:
             data = json.loads(row.body)
         except ValueError:
             return Verification(False, checked, row.seq, f"record {row.seq} is not valid JSON")
-        if data.get("seq") != row.seq:
-            return Verification(
-                False, checked, row.seq, f"record {row.seq} holds the body of another record"
-            )
         if (data.get("agent_id"), data.get("action"), data.get("decision")) != (
             row.agent,
             row.tool,

@@ -73,7 +73,7 @@ def clean_value(value: Any, max_depth: int, report: Cleaning, depth: int = 0) ->
     if depth >= max_depth:
         report.depth_exceeded = True
         return value
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         changed = False
         out: dict[Any, Any] = {}
         for key, item in value.items():
@@ -83,7 +83,7 @@ def clean_value(value: Any, max_depth: int, report: Cleaning, depth: int = 0) ->
             out[new_key] = new_item
         report.size += 2
         return out if changed else value
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
         items = [clean_value(item, max_depth, report, depth + 1) for item in value]
         report.size += 2 + len(items)
         if any(new is not old for new, old in zip(items, value, strict=True)):

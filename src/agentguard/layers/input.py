@@ -74,13 +74,15 @@ class InputLayer:
         function = self._functions.get(action.tool)
         if function is not None:
             try:
-                cleaned = function.bind(cleaned)
+                bound = function.bind(cleaned)
             except BindError as exc:
                 return deny(
                     NAME,
                     "input.schema",
                     f"arguments do not fit tool {action.tool!r}: " + "; ".join(exc.problems),
                 )
+            if not _same(bound, cleaned):
+                cleaned = bound
         reasons: tuple[Reason, ...] = ()
         if report.removed:
             reasons = (
@@ -93,6 +95,19 @@ class InputLayer:
         if cleaned is args and not reasons:
             return CONTINUE
         return Verdict(Step.CONTINUE, reasons, action.with_changes(args=cleaned))
+
+
+def _same(bound: Mapping[str, Any], given: Mapping[str, Any]) -> bool:
+    """Whether binding changed nothing: same keys, and each value the same type and equal."""
+    if len(bound) != len(given):
+        return False
+    for key, value in bound.items():
+        if key not in given:
+            return False
+        other = given[key]
+        if value is not other and (type(value) is not type(other) or value != other):
+            return False
+    return True
 
 
 def _schema_message(exc: Any, args: Mapping[str, Any], tool: str) -> str:

@@ -46,10 +46,12 @@ class Condition:
     source: str
     program: Any = field(repr=False, compare=False)
     number_args: frozenset[str] = frozenset()
+    #: The top-level variables the expression reads; only these are converted per call.
+    needs: frozenset[str] = VARIABLES
 
     def evaluate(self, variables: Mapping[str, Any]) -> bool:
         """True or False; raises on a missing argument, a type mismatch or a non-boolean."""
-        result = self.program.execute(variables)
+        result = self.program.execute({k: v for k, v in variables.items() if k in self.needs})
         if result is True or result is False:
             return bool(result)
         raise TypeError(f"condition yielded a {type(result).__name__}, not true or false")
@@ -77,7 +79,8 @@ def compile_condition(source: str, arg_schema: Mapping[str, Any] | None = None) 
     numbers = frozenset(
         name for name, spec in (properties or {}).items() if spec.get("type") == "number"
     )
-    condition = Condition(source, program, numbers)
+    needs = frozenset(program.variables()) & VARIABLES
+    condition = Condition(source, program, numbers, needs)
     if properties is not None:
         _trial(condition, properties, arg_schema or {})
     return condition
@@ -176,7 +179,7 @@ def to_cel(value: Any) -> Any:
         return value
     if kind is Decimal:
         return decimal_to_double(value)
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return {str(k): to_cel(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_cel(v) for v in value]

@@ -21,7 +21,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agentguard.audit import GENESIS, AuditEntry, AuditRecord, StoredRow, Verification, seal
+from agentguard.audit import (
+    GENESIS,
+    AuditEntry,
+    AuditRecord,
+    StoredRow,
+    Verification,
+    chain_hash,
+)
 from agentguard.audit import verify_chain as _verify_chain
 from agentguard.errors import StoreUnavailable
 from agentguard.store.base import (
@@ -46,8 +53,6 @@ CREATE TABLE IF NOT EXISTS audit (
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
-CREATE INDEX IF NOT EXISTS audit_agent ON audit(agent, seq);
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id      TEXT PRIMARY KEY,
     agent       TEXT NOT NULL,
@@ -92,6 +97,11 @@ def _ts(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _iso(moment: datetime) -> str:
+    """The audit log's timestamp spelling (UTC, microseconds, 'Z'), which sorts as text."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def _dt(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -117,6 +127,7 @@ class SQLiteStore:
             self._db = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False, timeout=30
             )
+            self._db.create_function("agentguard_chain", 3, chain_hash, deterministic=True)
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={_SYNC_MODES[synchronous]}")
@@ -159,29 +170,27 @@ class SQLiteStore:
     # --------------------------------------------------------------------- audit
 
     def append(self, entry: AuditEntry) -> AuditRecord:
-        def work(db: sqlite3.Connection) -> AuditRecord:
-            # Number from the highest seq ever issued, not the last row: a record deleted
-            # from the end then leaves a gap that verify() names, instead of being papered over.
-            issued, last_hash = db.execute(_HEAD).fetchone()
-            seq, prev = (issued or 0) + 1, last_hash or GENESIS
-            record = seal(entry, seq, prev)
-            db.execute(
-                "INSERT INTO audit (seq, ts, agent, tool, decision, body, prev_hash, hash) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    seq,
-                    _ts(entry.timestamp),
-                    entry.agent_id,
-                    entry.action,
-                    entry.decision,
-                    record.body,
-                    prev,
-                    record.hash,
-                ),
-            )
-            return record
-
-        return self._write(work)
+        # One INSERT … SELECT statement: a write statement takes SQLite's write lock before
+        # it reads, so reading the head and inserting the next record is atomic across
+        # processes, and in autocommit mode it is committed when the statement completes.
+        # Numbering follows sqlite_sequence (the highest seq ever issued), not the last row,
+        # so a record deleted from the end leaves a gap that verify() names.
+        body = entry.body()
+        row = self._run(
+            lambda db: db.execute(
+                _APPEND,
+                {
+                    "ts": entry.iso_timestamp,
+                    "agent": entry.agent_id,
+                    "tool": entry.action,
+                    "decision": entry.decision,
+                    "body": body,
+                    "genesis": GENESIS,
+                },
+            ).fetchall()
+        )
+        seq, prev, digest = row[0]
+        return AuditRecord(seq, body, prev, digest)
 
     def search(self, query: AuditQuery) -> Iterator[AuditRecord]:
         clauses: list[str] = []
@@ -196,10 +205,10 @@ class SQLiteStore:
                 params.append(value)
         if query.since is not None:
             clauses.append("ts >= ?")
-            params.append(_ts(query.since))
+            params.append(_iso(query.since))
         if query.until is not None:
             clauses.append("ts < ?")
-            params.append(_ts(query.until))
+            params.append(_iso(query.until))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = "DESC" if query.newest_first else "ASC"
         limit = f"LIMIT {int(query.limit)}" if query.limit is not None else ""
@@ -378,10 +387,15 @@ class SQLiteStore:
         return [_approval(row) for row in self._run(work)]
 
 
-_HEAD = (
-    "SELECT (SELECT seq FROM sqlite_sequence WHERE name = 'audit'), "
-    "(SELECT hash FROM audit ORDER BY seq DESC LIMIT 1)"
-)
+_APPEND = """
+INSERT INTO audit (seq, ts, agent, tool, decision, body, prev_hash, hash)
+SELECT head.seq + 1, :ts, :agent, :tool, :decision, :body, head.hash,
+       agentguard_chain(head.hash, head.seq + 1, :body)
+FROM (SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0) AS seq,
+             COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), :genesis) AS hash)
+     AS head
+RETURNING seq, prev_hash, hash
+"""
 _APPROVAL_SELECT = "SELECT id, agent, tool, payload, created_at, state, decided_by, decided_at, note FROM approvals"
 
 
