@@ -56,7 +56,9 @@ class Guard:
         layers: Sequence[Layer] = (),
     ) -> None:
         self.policy = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
-        self.store: Store = open_store(store or DEFAULT_URL) if not _is_store(store) else store  # type: ignore[assignment,arg-type]
+        self.store: Store = (
+            open_store(store or DEFAULT_URL) if store is None or isinstance(store, str) else store
+        )
         self.clock: Clock = clock or SystemClock()
         self._extra_layers = tuple(layers)
         self._functions: dict[str, ToolFunction] = {}
@@ -417,7 +419,3 @@ class AgentHandle:
     def check(self, tool: str, /, **args: Any) -> Decision:
         """The decision for a call, without running or auditing it."""
         return self._guard.pipeline.evaluate(self._action(tool, args, None, None, None))
-
-
-def _is_store(value: object) -> bool:
-    return value is not None and not isinstance(value, str) and hasattr(value, "append")
