@@ -437,7 +437,7 @@ def demo(
     """Run a scripted agent against the starter policy, then print the audit trail."""
     from agentguard.demo import run_demo
 
-    raise typer.Exit(run_demo(out, store))
+    raise typer.Exit(_guarded(lambda: run_demo(out, store)))
 
 
 def main() -> None:
