@@ -59,10 +59,10 @@ class AuditEntry:
     def iso_timestamp(self) -> str:
         return _iso(self.timestamp)
 
-    def body(self) -> str:
+    def body(self, iso_timestamp: str | None = None) -> str:
         """Canonical JSON of this entry (its place in the chain is sealed by the hash)."""
         document = {
-            "timestamp": self.iso_timestamp,
+            "timestamp": iso_timestamp or self.iso_timestamp,
             "kind": self.kind,
             "id": self.action_id,
             "agent_id": self.agent_id,

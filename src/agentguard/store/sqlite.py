@@ -175,12 +175,13 @@ class SQLiteStore:
         # processes, and in autocommit mode it is committed when the statement completes.
         # Numbering follows sqlite_sequence (the highest seq ever issued), not the last row,
         # so a record deleted from the end leaves a gap that verify() names.
-        body = entry.body()
+        stamp = entry.iso_timestamp
+        body = entry.body(stamp)
         row = self._run(
             lambda db: db.execute(
                 _APPEND,
                 {
-                    "ts": entry.iso_timestamp,
+                    "ts": stamp,
                     "agent": entry.agent_id,
                     "tool": entry.action,
                     "decision": entry.decision,
