@@ -60,16 +60,14 @@ def run(tmp_path: Path) -> Run:
 
 
 @pytest.fixture
-def policy(tmp_path: Path) -> Path:
-    path = tmp_path / "policy.yaml"
-    path.write_text(starter_policy_text(), encoding="utf-8")
-    return path
+def policy(policy_file: Path) -> Path:
+    return policy_file
 
 
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
+def store_url(db_url: str) -> str:
     """The same file as the CLI's relative ``sqlite:///agentguard.db``, by absolute path."""
-    return f"sqlite:///{tmp_path / DB_NAME}"
+    return db_url
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:

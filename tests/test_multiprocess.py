@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from agentguard.cli import starter_policy_text
 from agentguard.store import AuditQuery, open_store
 
 AGENTGUARD = Path(sys.executable).parent / "agentguard"
@@ -52,15 +51,14 @@ def _stop(processes: list[Any]) -> None:
 
 
 @pytest.fixture
-def policy(tmp_path: Path) -> Path:
-    path = tmp_path / "policy.yaml"
-    path.write_text(starter_policy_text(), encoding="utf-8")
-    return path
+def policy(policy_file: Path) -> Path:
+    return policy_file
 
 
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'shared.db'}"
+def store_url(db_url: str) -> str:
+    """The same file as the CLI's relative ``sqlite:///agentguard.db``, by absolute path."""
+    return db_url
 
 
 # ------------------------------------------------------------------ many writers
