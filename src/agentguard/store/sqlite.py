@@ -302,15 +302,11 @@ class SQLiteStore:
         return self._write(work)
 
     def find_kill(self, agent: str, tool: str) -> Kill | None:
-        row = self._run(
-            lambda db: db.execute(
-                "SELECT scope, target, reason, set_at, set_by FROM kills WHERE scope = 'all' "
-                "OR (scope = 'agent' AND target = ?) OR (scope = 'tool' AND target = ?) "
-                "ORDER BY CASE scope WHEN 'all' THEN 0 WHEN 'agent' THEN 1 ELSE 2 END LIMIT 1",
-                (agent, tool),
-            ).fetchone()
-        )
-        return None if row is None else _kill(row)
+        # Three primary-key lookups: this runs before every action.
+        rows = self._run(lambda db: db.execute(_FIND_KILLS, (agent, tool)).fetchall())
+        if not rows:
+            return None
+        return min((_kill(row) for row in rows), key=lambda k: _KILL_ORDER[k.scope])
 
     def list_kills(self) -> list[Kill]:
         rows = self._run(
@@ -388,6 +384,11 @@ class SQLiteStore:
         return [_approval(row) for row in self._run(work)]
 
 
+_FIND_KILLS = (
+    "SELECT scope, target, reason, set_at, set_by FROM kills "
+    "WHERE (scope, target) IN (('all', '*'), ('agent', ?), ('tool', ?))"
+)
+_KILL_ORDER = {KillScope.ALL: 0, KillScope.AGENT: 1, KillScope.TOOL: 2}
 _APPEND = """
 INSERT INTO audit (seq, ts, agent, tool, decision, body, prev_hash, hash)
 SELECT head.seq + 1, :ts, :agent, :tool, :decision, :body, head.hash,
