@@ -19,6 +19,7 @@ from rich.table import Table
 
 from agentguard import control
 from agentguard.audit import AuditRecord
+from agentguard.cli_scan import scan as scan_command
 from agentguard.clock import SystemClock
 from agentguard.errors import AgentGuardError, PolicyError, StoreUnavailable
 from agentguard.policy import LoadedPolicy, load_policy, policy_json_schema
@@ -438,6 +439,9 @@ def demo(
     from agentguard.demo import run_demo
 
     raise typer.Exit(_guarded(lambda: run_demo(out, store)))
+
+
+app.command("scan")(scan_command)
 
 
 def main() -> None:
