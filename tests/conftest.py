@@ -33,8 +33,20 @@ def policy_file(tmp_path: Path, starter_text: str) -> Path:
 
 
 @pytest.fixture
+def policy(policy_file: Path) -> Path:
+    """The starter policy as a file (alias used by the CLI and multi-process tests)."""
+    return policy_file
+
+
+@pytest.fixture
 def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'agentguard.db'}"
+
+
+@pytest.fixture
+def store_url(db_url: str) -> str:
+    """The same file as the CLI's relative ``sqlite:///agentguard.db``, by absolute path."""
+    return db_url
 
 
 @pytest.fixture

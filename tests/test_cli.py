@@ -59,17 +59,6 @@ def run(tmp_path: Path) -> Run:
     return _run
 
 
-@pytest.fixture
-def policy(policy_file: Path) -> Path:
-    return policy_file
-
-
-@pytest.fixture
-def store_url(db_url: str) -> str:
-    """The same file as the CLI's relative ``sqlite:///agentguard.db``, by absolute path."""
-    return db_url
-
-
 def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
     assert result.returncode == 0, (
         f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"

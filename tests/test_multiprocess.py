@@ -50,17 +50,6 @@ def _stop(processes: list[Any]) -> None:
             process.join(TIMEOUT)
 
 
-@pytest.fixture
-def policy(policy_file: Path) -> Path:
-    return policy_file
-
-
-@pytest.fixture
-def store_url(db_url: str) -> str:
-    """The same file as the CLI's relative ``sqlite:///agentguard.db``, by absolute path."""
-    return db_url
-
-
 # ------------------------------------------------------------------ many writers
 
 LOAD_WORKER = textwrap.dedent(
