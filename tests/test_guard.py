@@ -308,6 +308,8 @@ def test_calling_an_async_tool_synchronously_is_a_clear_error(guard: Guard) -> N
 
     with pytest.raises(TypeError, match="acall"):
         guard.agent("email_agent").call("read_inbox")
+    [record] = records(guard)
+    assert record["status"] == "failed" and record["decision"] == "allow"
 
 
 def test_many_threads_share_one_guard(guard: Guard) -> None:

@@ -189,6 +189,7 @@ class Guard:
                 "register it with @guard.tool()"
             )
         if function.is_async:
+            self._audit(decision, timestamp, started, "failed", error="async tool called sync")
             raise TypeError(
                 f"tool {function.name!r} is async; call it with `await agent.acall(...)`"
             )
