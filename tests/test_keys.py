@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentguard import AccessDenied, Guard, Unauthenticated
+from agentguard import AccessDenied, AgentGuardError, Guard, Unauthenticated, control
 from agentguard.clock import ManualClock
 from agentguard.keys import authenticate, key_id_of
 
@@ -40,7 +40,13 @@ def test_key_scoped_to_one_tool_cannot_call_another(guard: Guard) -> None:
 
 
 def test_key_scope_cannot_widen_the_agents_roles(guard: Guard) -> None:
-    key = guard.create_key("email_agent", tools=["process_refund"])
+    with pytest.raises(AgentGuardError) as refused:
+        guard.create_key("email_agent", tools=["process_refund"])
+    assert refused.value.code == "keys.scope"
+    # a key whose scope the policy does not (or no longer) allow still cannot act beyond roles
+    key, _ = control.issue_key(
+        guard.store, "email_agent", expires_in=None, tools=["process_refund"]
+    )
     with pytest.raises(AccessDenied) as info:
         guard.agent(api_key=key).call("process_refund", order_id="o", amount=1)
     assert info.value.code == "access.no_rule"

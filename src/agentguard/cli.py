@@ -188,7 +188,7 @@ def keys_create(
     if scope is not None:
         if not scope:
             raise _fail("--tools names no tool", EXIT_USAGE)
-        outside = [t for t in scope if not _may_use(loaded, agent, t)]
+        outside = [t for t in scope if not loaded.may_use(agent, t)]
         if outside:
             raise _fail(
                 f"agent {agent!r} may not use {', '.join(outside)}; a key can only narrow "
@@ -206,11 +206,6 @@ def keys_create(
         + ". It is shown once; store it now:"
     )
     sys.stdout.write(key + "\n")
-
-
-def _may_use(loaded: LoadedPolicy, agent: str, tool: str) -> bool:
-    plan = loaded.plan(agent, tool)
-    return plan is not None and bool(plan.allows)
 
 
 @keys_app.command("list")

@@ -320,6 +320,13 @@ class Guard:
             raise AgentGuardError(
                 f"agent {agent!r} is not defined in the policy", code="keys.agent"
             )
+        outside = [t for t in tools or () if not self.policy.may_use(agent, t)]
+        if outside:
+            raise AgentGuardError(
+                f"agent {agent!r} may not use {', '.join(outside)}; a key can only narrow "
+                "an agent's tools, never widen them",
+                code="keys.scope",
+            )
         key, _ = control.issue_key(
             self.store, agent, expires_in=expires_in, tools=tools, label=label, clock=self.clock
         )

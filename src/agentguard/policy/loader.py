@@ -58,6 +58,11 @@ class LoadedPolicy:
     def plan(self, agent: str, tool: str) -> AccessPlan | None:
         return self.plans.get((agent, tool))
 
+    def may_use(self, agent: str, tool: str) -> bool:
+        """Whether some role of ``agent`` allows ``tool`` at all (conditions aside)."""
+        plan = self.plans.get((agent, tool))
+        return plan is not None and bool(plan.allows)
+
     def arg_schema(self, tool: str) -> dict[str, Any] | None:
         spec = self.model.tools.get(tool)
         return spec.json_schema() if spec is not None else None
