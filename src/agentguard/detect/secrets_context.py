@@ -1,0 +1,238 @@
+"""Context rules: what is found only next to a context word (``password``, ``token``,
+``key`` …).
+
+The context words are searched with one ``str.find`` loop each in the lower-cased text;
+at each hit :func:`scan_context` tries a ``key = value`` assignment (see
+:mod:`agentguard.detect.secrets_assignments`), an ``Authorization: Bearer`` / ``Basic``
+header or SQL ``IDENTIFIED BY '…'``, and looks for a high-entropy string in a short window
+after the word (Shannon entropy is computed only there).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+
+from agentguard.detect.secrets_assignments import assignment_at
+from agentguard.detect.secrets_values import (
+    EXAMPLE_SCORE,
+    UUID,
+    WORD,
+    b64decode,
+    capped_score,
+    char_classes,
+    decodes_to_text,
+    looks_like_example,
+    shannon_entropy,
+    wordlike,
+)
+
+#: context words, searched in the lower-cased text (one ``str.find`` loop each: faster
+#: than one regex alternation, whose first characters are common letters)
+KEYWORDS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "cred",
+    "auth",
+    "bearer",
+    "basic",
+    "identified",
+)
+#: characters of a key name, scanned back from a context word to find the key's start
+_IDENT = WORD | frozenset(".-")
+#: hex in one case (a digest or a hex key)
+_HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
+
+_BEARER = re.compile(r"(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{16,}=*)(?![A-Za-z0-9\-._~+/=])")
+#: SQL: CREATE USER … IDENTIFIED BY 'value'
+_SQL_PASSWORD = re.compile(r"(?i:identified[ \t]+by)[ \t]+(?i:password[ \t]+)?'([^'\n]{4,128})'")
+_BASIC = re.compile(r"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
+
+
+def _bearer(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
+    value = m.group(1)
+    lower, upper, digit = char_classes(value)
+    if not digit and not (lower and upper):
+        return None
+    return m.start(1), m.end(1), capped_score(value, 0.8), "bearer_token"
+
+
+def _basic(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
+    value = m.group(1)
+    raw = b64decode(value)
+    if raw is None:
+        return None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    _user, sep, password = decoded.partition(":")
+    if not sep or not password or not decoded.isprintable():
+        return None
+    score = EXAMPLE_SCORE if looks_like_example(password) else 0.85
+    return m.start(1), m.end(1), score, "basic_auth"
+
+
+#: lower-cased words (maximal letter runs) that make a nearby random string suspicious
+_CONTEXT_WORDS = frozenset(
+    {
+        "key",
+        "keys",
+        "apikey",
+        "token",
+        "tokens",
+        "secret",
+        "secrets",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "credential",
+        "credentials",
+        "creds",
+        "auth",
+        "oauth",
+        "authorization",
+        "authentication",
+        "bearer",
+    }
+)
+_CONTEXT_SUFFIXES = (
+    "apikey",
+    "secretkey",
+    "accesskey",
+    "privatekey",
+    "authkey",
+    "token",
+    "secret",
+    "password",
+)
+#: words before a random-looking string that say it is not a secret: digests, ids,
+#: public keys
+_NOT_SECRET_CONTEXT = re.compile(
+    r"(?i)sha\d*|md5|hash|digest|checksum|commit|etag|fingerprint|integrity|revision|"
+    r"cache|object id|blob|nonce|salt|uuid|guid|request.?id|trace.?id|key.?id|\bkid\b|"
+    r"public|publishable|ssh-|ecdsa-"
+)
+_CANDIDATE = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{20,512}={0,2}(?![A-Za-z0-9+/=_\-])")
+_WINDOW = 160
+
+
+def _word_at(lower: str, pos: int) -> str:
+    start = pos
+    while start > 0 and "a" <= lower[start - 1] <= "z":
+        start -= 1
+    end = pos
+    n = len(lower)
+    while end < n and "a" <= lower[end] <= "z":
+        end += 1
+    return lower[start:end]
+
+
+def _is_context_word(word: str) -> bool:
+    return word in _CONTEXT_WORDS or (len(word) <= 20 and word.endswith(_CONTEXT_SUFFIXES))
+
+
+def _looks_random(value: str) -> bool:
+    """A long string over a base64 or hex alphabet that is random enough to be a key."""
+    if UUID.search(value) or looks_like_example(value):
+        return False
+    n = len(value)
+    lower, upper, digit = char_classes(value)
+    entropy = shannon_entropy(value)
+    if _HEX.fullmatch(value):
+        return digit and (lower or upper) and entropy >= 3.0
+    if not digit or not (lower or upper):
+        return False
+    if entropy < min(4.4, 0.8 * math.log2(min(n, 64))):
+        return False
+    if "/" in value and value.count("/") >= 2:
+        segments = [s for s in value.split("/") if s]
+        if any(re.fullmatch(r"[a-z]{3,}|[a-z]+[._\-][a-z]+", s) for s in segments):
+            return False
+    parts = re.split(r"[_\-./]", value)
+    if len(parts) >= 3 and (
+        all(re.fullmatch(r"[A-Za-z][a-z]*|\d{1,4}|", p) for p in parts)
+        or all(re.fullmatch(r"[a-z0-9]*", p) for p in parts)
+        or all(re.fullmatch(r"[A-Z0-9]*", p) for p in parts)
+    ):
+        return False  # words_joined_like_an_identifier, gss_krb5_keydata, HTTP_2_SETTINGS
+    if wordlike(value) >= 0.7:
+        return False  # aLongCamelCaseIdentifier2
+    return not decodes_to_text(value)
+
+
+def _entropy_near(text: str, hit: int, seen: set[int]) -> Iterator[tuple[int, int, float, str]]:
+    stop = min(len(text), hit + _WINDOW)
+    line_end = hit
+    for _ in range(3):  # this line and the two after it
+        line_end = text.find("\n", line_end + 1)
+        if line_end == -1 or line_end >= stop:
+            break
+    else:
+        stop = line_end
+    for m in _CANDIDATE.finditer(text, hit, min(len(text), stop + 600)):
+        if m.start() >= stop:
+            break
+        if m.start() in seen:
+            continue
+        seen.add(m.start())
+        value = m.group(0)
+        if not _looks_random(value.rstrip("=")):
+            continue
+        lead = text[max(0, hit - 40) : m.start()]
+        if _NOT_SECRET_CONTEXT.search(lead) or value.startswith("pk_"):
+            continue
+        yield m.start(), m.end(), 0.6, "high_entropy"
+
+
+def scan_context(text: str, lower: str) -> Iterator[tuple[int, int, float, str, int]]:
+    """``(start, end, score, subtype, priority)`` of every context-rule finding: priority 2
+    for assignments and headers, 3 for high-entropy strings near a context word.
+    ``lower`` is ``text`` lower-cased with the same offsets."""
+    keys_done: set[int] = set()
+    entropy_seen: set[int] = set()
+    for pos, word in _keyword_hits(lower):
+        # key = value, with the key containing the context word
+        key_start = pos
+        while key_start > 0 and pos - key_start < 100 and text[key_start - 1] in _IDENT:
+            key_start -= 1
+        if key_start not in keys_done:
+            keys_done.add(key_start)
+            if (found := assignment_at(text, lower, key_start)) is not None:
+                yield (*found, 2)
+        if word == "bearer":
+            bm = _BEARER.match(text, pos)
+            if bm is not None and (found := _bearer(text, bm)) is not None:
+                yield (*found, 2)
+        elif word == "identified":
+            sm = _SQL_PASSWORD.match(text, pos)
+            if sm is not None:
+                score = capped_score(sm.group(1), 0.8)
+                yield sm.start(1), sm.end(1), score, "password_assignment", 2
+            continue
+        elif word == "basic":
+            bm = _BASIC.match(text, pos)
+            if bm is not None and (found := _basic(text, bm)) is not None:
+                yield (*found, 2)
+            continue
+        if _is_context_word(_word_at(lower, pos)):
+            for s, e, sc, st in _entropy_near(text, pos + len(word), entropy_seen):
+                yield s, e, sc, st, 3
+
+
+def _keyword_hits(lower: str) -> list[tuple[int, str]]:
+    hits: list[tuple[int, str]] = []
+    for word in KEYWORDS:
+        find = lower.find
+        pos = find(word)
+        while pos != -1:
+            hits.append((pos, word))
+            pos = find(word, pos + len(word))
+    hits.sort()
+    return hits

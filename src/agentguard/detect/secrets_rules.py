@@ -1,0 +1,369 @@
+"""The vendor rule table: credentials recognised by their own format.
+
+Every rule starts with a literal prefix (``ghp_``, ``xoxb-``, ``eyJ`` …) or is gated by a
+literal anchor, so on prose each rule costs one C-level substring search; a structure check
+then refines the score or drops the match. Discord and Telegram bot tokens are found from
+their literal tail instead, and an AWS access key makes the 40-character secret key written
+next to it a finding too. :func:`scan_vendor` runs them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from agentguard.detect.secrets_values import (
+    WORD,
+    b64decode,
+    boundary_before,
+    capped_score,
+    char_classes,
+    decodes_to_text,
+    looks_like_example,
+    shannon_entropy,
+    wordlike,
+)
+
+_Check = Callable[[str, re.Match[str]], tuple[float, str] | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    subtype: str
+    pattern: re.Pattern[str]
+    score: float
+    #: literal substrings one of which must occur before the pattern is run (empty: the
+    #: pattern begins with a literal and is run directly, which is just as cheap)
+    anchors: tuple[str, ...] = ()
+    #: the group holding the secret (0: the whole match)
+    group: int = 0
+    #: refines (score, subtype) from the match, or drops it by returning None
+    check: _Check | None = None
+    #: the secret must not follow a letter, digit or underscore
+    bounded: bool = True
+
+
+def _check_aws_key(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    body = m.group(0)[4:]
+    base32 = all(ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for ch in body)
+    return (0.95 if base32 else 0.85), "aws_access_key"
+
+
+def _check_github(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(0)
+    if value.startswith("github_pat_"):
+        fine = re.fullmatch(r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}", value)
+        return (0.97 if fine else 0.9), "github_token"
+    body = value[4:]
+    if len(body) < 36 or "_" in body:
+        return None
+    return (0.95 if len(body) == 36 else 0.9), "github_token"
+
+
+def _check_slack(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(0).rstrip("-")
+    if value.startswith("xapp-"):
+        ok = re.fullmatch(r"xapp-\d-[A-Z0-9]+-\d+-[A-Za-z0-9]{20,}", value)
+        return (0.95, "slack_token") if ok else None
+    if re.fullmatch(r"xox[a-z]-(?:\d+-){1,3}[A-Za-z0-9]{16,}", value):
+        return 0.95, "slack_token"
+    if value.count("-") >= 2 and len(value) >= 30:
+        return 0.8, "slack_token"
+    return None
+
+
+def _check_slack_webhook(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(0)
+    if re.search(r"/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}$", value):
+        return 0.97, "slack_webhook"
+    return 0.85, "slack_webhook"
+
+
+def _check_stripe(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(0)
+    if value.startswith("whsec_"):
+        return 0.9, "stripe_key"
+    return (0.6 if "_test_" in value[:8] else 0.95), "stripe_key"
+
+
+def _check_openai(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(0)
+    if value.startswith("sk-ant-"):
+        return _check_anthropic(text, m)
+    rest = value[3:]
+    if re.fullmatch(r"[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", rest):
+        return 0.98, "openai_key"
+    project = re.fullmatch(r"(?:proj|svcacct|admin)-([A-Za-z0-9_\-]+)", rest)
+    if project:
+        return (0.95, "openai_key") if len(project.group(1)) >= 40 else None
+    if not re.fullmatch(r"[A-Za-z0-9]+", rest):
+        return None
+    if len(rest) == 48:
+        return 0.9, "openai_key"
+    return (0.8, "openai_key") if len(rest) >= 32 else None
+
+
+def _check_anthropic(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(0)
+    if len(value) < 7 + 32:
+        return None
+    if re.fullmatch(r"sk-ant-(?:api|admin|oat|ort)\d\d-[A-Za-z0-9_\-]{80,}", value):
+        return 0.98, "anthropic_key"
+    return 0.9, "anthropic_key"
+
+
+def _check_huggingface(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    body = m.group(0)[3:]
+    lower, upper, _ = char_classes(body)
+    if (lower and upper) or looks_like_example(body):
+        return 0.95, "huggingface_token"  # an example is kept here and scored low later
+    return (0.8, "huggingface_token") if wordlike(body) < 0.7 else None
+
+
+def _check_pypi(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    body = m.group(0)[5:]
+    if body.startswith(("AgEIcHlwaS5vcmc", "AgENdGVzdC5weXBpLm9yZw")):
+        return 0.98, "pypi_token"
+    return (0.85, "pypi_token") if body.startswith("Ag") else None
+
+
+def _check_jwt(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    header_b64, payload_b64, signature = m.group(0).split(".")
+    try:
+        header = json.loads(b64decode(header_b64) or b"")
+    except ValueError:
+        return None
+    if not isinstance(header, dict) or "alg" not in header:
+        return None
+    try:
+        payload_ok = isinstance(json.loads(b64decode(payload_b64) or b""), dict)
+    except ValueError:
+        payload_ok = False
+    if str(header.get("alg")).lower() == "none" or len(signature) < 16:
+        return 0.5, "jwt"
+    return (0.92 if payload_ok else 0.7), "jwt"
+
+
+def _check_azure_account_key(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(1)
+    if len(value) == 88 and value.endswith("=="):
+        return 0.95, "azure_storage_key"
+    return (0.85, "azure_storage_key") if len(value) >= 40 else None
+
+
+def _check_azure_shared(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    value = m.group(1)
+    if len(value) == 44 and value.endswith("="):
+        return 0.95, "azure_connection_string"
+    return (0.85, "azure_connection_string") if len(value) >= 32 else None
+
+
+def _check_azure_sas(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    if m.start() == 0 or text[m.start() - 1] not in "?&":
+        return None
+    window = text[max(0, m.start() - 400) : m.start()]
+    if "sv=" not in window and "se=" not in window:
+        return None
+    return 0.85, "azure_sas_token"
+
+
+_TAIL_GUARD = r"(?![A-Za-z0-9_\-])"
+
+_RULES: tuple[_Rule, ...] = (
+    # ``A(?:KIA)`` is the literal prefix AKIA, spelled so that this file holds no full key
+    _Rule(
+        "aws_access_key",
+        re.compile(r"A(?:KIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+        0.95,
+        check=_check_aws_key,
+    ),
+    _Rule(
+        "aws_access_key",
+        re.compile(r"A(?:SIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+        0.95,
+        check=_check_aws_key,
+    ),
+    _Rule("gcp_api_key", re.compile(r"AIza[0-9A-Za-z_\-]{35}" + _TAIL_GUARD), 0.95),
+    _Rule("google_oauth", re.compile(r"GOCSPX-[0-9A-Za-z_\-]{28}" + _TAIL_GUARD), 0.95),
+    _Rule("google_oauth", re.compile(r"ya29\.[0-9A-Za-z_\-]{30,}"), 0.9),
+    _Rule("google_oauth", re.compile(r"1//0[0-9A-Za-z_\-]{40,}"), 0.85),
+    _Rule(
+        "github_token",
+        re.compile(r"gh[pousr]_[A-Za-z0-9_]{36,251}(?![A-Za-z0-9])"),
+        0.95,
+        check=_check_github,
+    ),
+    _Rule(
+        "github_token",
+        re.compile(r"github_pat_[A-Za-z0-9_]{50,}(?![A-Za-z0-9])"),
+        0.95,
+        check=_check_github,
+    ),
+    _Rule(
+        "gitlab_token",
+        re.compile(r"gl(?:pat|dt|rt|ptt|ft|soat|cbt|imt)-[A-Za-z0-9_\-]{20,}"),
+        0.95,
+    ),
+    _Rule(
+        "slack_token",
+        re.compile(r"xox[abposre]-[0-9A-Za-z\-]{10,}"),
+        0.95,
+        check=_check_slack,
+    ),
+    _Rule("slack_token", re.compile(r"xapp-[0-9A-Za-z\-]{20,}"), 0.95, check=_check_slack),
+    _Rule(
+        "slack_webhook",
+        re.compile(
+            r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,}"
+        ),
+        0.95,
+        check=_check_slack_webhook,
+        bounded=False,
+    ),
+    _Rule(
+        "stripe_key",
+        re.compile(r"sk_(?:live|test)_[0-9A-Za-z]{20,247}(?![A-Za-z0-9])"),
+        0.95,
+        check=_check_stripe,
+    ),
+    _Rule(
+        "stripe_key",
+        re.compile(r"rk_(?:live|test)_[0-9A-Za-z]{20,247}(?![A-Za-z0-9])"),
+        0.95,
+        check=_check_stripe,
+    ),
+    _Rule(
+        "stripe_key",
+        re.compile(r"whsec_[A-Za-z0-9]{32,}(?![A-Za-z0-9])"),
+        0.9,
+        check=_check_stripe,
+    ),
+    _Rule("twilio", re.compile(r"SK[0-9a-f]{32}(?![0-9A-Za-z])"), 0.9),
+    _Rule(
+        "sendgrid_key",
+        re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}" + _TAIL_GUARD),
+        0.97,
+    ),
+    _Rule("openai_key", re.compile(r"sk-[A-Za-z0-9_\-]{20,}"), 0.9, check=_check_openai),
+    _Rule(
+        "huggingface_token",
+        re.compile(r"hf_[A-Za-z0-9]{30,40}(?![A-Za-z0-9])"),
+        0.95,
+        check=_check_huggingface,
+    ),
+    _Rule("npm_token", re.compile(r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"), 0.95),
+    _Rule("pypi_token", re.compile(r"pypi-[A-Za-z0-9_\-]{50,}"), 0.95, check=_check_pypi),
+    _Rule(
+        "discord_webhook",
+        re.compile(
+            r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d{16,20}/"
+            r"[A-Za-z0-9_\-]{60,70}" + _TAIL_GUARD
+        ),
+        0.95,
+        anchors=("discord",),
+        bounded=False,
+    ),
+    _Rule(
+        "jwt",
+        re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*" + _TAIL_GUARD),
+        0.92,
+        check=_check_jwt,
+    ),
+    # Azure writes these keys in this case; a literal prefix keeps the scan cheap
+    _Rule(
+        "azure_storage_key",
+        re.compile(r"AccountKey=([A-Za-z0-9+/]{20,}={0,2})"),
+        0.95,
+        group=1,
+        check=_check_azure_account_key,
+        bounded=False,
+    ),
+    _Rule(
+        "azure_connection_string",
+        re.compile(r"SharedAccessKey=([A-Za-z0-9+/]{20,}={0,2})"),
+        0.95,
+        group=1,
+        check=_check_azure_shared,
+        bounded=False,
+    ),
+    _Rule(
+        "azure_sas_token",
+        re.compile(r"sig=((?:[A-Za-z0-9+/]|%2[bBfF]){30,}(?:%3[dD]|=){0,2})"),
+        0.85,
+        group=1,
+        check=_check_azure_sas,
+        bounded=False,
+    ),
+    _Rule(
+        "agentguard_key",
+        re.compile(r"ag_[0-9a-f]{12}_[A-Za-z0-9_\-]{43}" + _TAIL_GUARD),
+        0.97,
+    ),
+)
+
+_B64URL = WORD | frozenset("-")
+#: a Discord bot token's timestamp and HMAC parts; the id part before them is found by
+#: scanning back, so the search starts with a literal "." rather than a character class
+_DISCORD_TAIL = re.compile(r"\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}" + _TAIL_GUARD)
+_TELEGRAM_TAIL = re.compile(r":AA[A-Za-z0-9_\-]{33}" + _TAIL_GUARD)
+
+
+def _discord_tokens(text: str) -> Iterator[tuple[int, int, float, str]]:
+    for m in _DISCORD_TAIL.finditer(text):
+        dot = m.start()
+        start = dot
+        while start > 0 and dot - start <= 27 and text[start - 1] in _B64URL:
+            start -= 1
+        if not 23 <= dot - start <= 27 or text[start] not in "MNO":
+            continue
+        raw = b64decode(text[start:dot])  # the bot's numeric id, base64-encoded
+        if raw is not None and raw.isdigit() and 15 <= len(raw) <= 21:
+            yield start, m.end(), capped_score(text[start : m.end()], 0.95), "discord_token"
+
+
+def _telegram_tokens(text: str) -> Iterator[tuple[int, int, float, str]]:
+    for m in _TELEGRAM_TAIL.finditer(text):
+        colon = m.start()
+        start = colon
+        while start > 0 and colon - start <= 10 and "0" <= text[start - 1] <= "9":
+            start -= 1
+        url_form = text[max(0, start - 4) : start] == "/bot"  # api.telegram.org/bot<token>/
+        if 8 <= colon - start <= 10 and (url_form or boundary_before(text, start)):
+            yield start, m.end(), capped_score(text[start : m.end()], 0.95), "telegram_bot_token"
+
+
+def _aws_secret_near(text: str, start: int, end: int) -> Iterator[tuple[int, int, float, str]]:
+    lo, hi = max(0, start - 300), min(len(text), end + 300)
+    for m in re.finditer(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", text[lo:hi]):
+        value = m.group(0)
+        lower, upper, digit = char_classes(value)
+        random = lower and upper and digit and shannon_entropy(value) > 4.2
+        if random and not decodes_to_text(value):
+            yield lo + m.start(), lo + m.end(), capped_score(value, 0.9), "aws_secret_key"
+
+
+def scan_vendor(text: str) -> Iterator[tuple[int, int, float, str, int]]:
+    """``(start, end, score, subtype, priority)`` of every vendor-format credential: priority
+    0 for the formats themselves, 1 for an AWS secret key found next to an access key."""
+    for rule in _RULES:
+        if rule.anchors and not any(anchor in text for anchor in rule.anchors):
+            continue
+        for m in rule.pattern.finditer(text):
+            start, end = m.span(rule.group)
+            if rule.bounded and not boundary_before(text, m.start()):
+                continue
+            score, subtype = rule.score, rule.subtype
+            if rule.check is not None:
+                checked = rule.check(text, m)
+                if checked is None:
+                    continue
+                score, subtype = checked
+            yield start, end, capped_score(text[start:end], score), subtype, 0
+            if subtype == "aws_access_key" and score > 0.5:
+                for s, e, sc, st in _aws_secret_near(text, start, end):
+                    yield s, e, sc, st, 1
+    for scan in (_discord_tokens, _telegram_tokens):
+        for start, end, score, subtype in scan(text):
+            yield start, end, score, subtype, 0

@@ -1,0 +1,201 @@
+"""What a candidate secret value looks like: the heuristics every secrets scanner shares.
+
+Documentation examples and placeholders (:func:`looks_like_example`, capped at
+:data:`EXAMPLE_SCORE` by :func:`capped_score`), Shannon entropy, base64 decoding (a value
+that is really base64 of words is not a key), character classes, and how much of a value
+reads like words once split like an identifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+from collections import Counter
+
+#: score given to documentation examples and placeholders
+EXAMPLE_SCORE = 0.2
+
+#: characters of a word (``\w`` in ASCII): a secret must not follow one of them
+WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+_EXAMPLE_MARKERS = (
+    "example",
+    "dummy",
+    "placeholder",
+    "xxxx",
+    "changeme",
+    "change_me",
+    "change-me",
+    "replaceme",
+    "replace_me",
+    "your_",
+    "your-",
+    "yourapikey",
+    "yourtoken",
+    "yoursecret",
+    "yourpassword",
+    "redacted",
+    "sample",
+    "notreal",
+    "not_real",
+    "not-a-real",
+    "fake",
+    "****",
+    "...",
+    "\u2026",
+    "${",
+    "{{",
+    "}}",
+    "%(",
+    "123456",
+    "abcdefgh",
+    "qwerty",
+)
+_EXAMPLE_VALUES = frozenset(
+    {
+        "changeit",
+        "foobar",
+        "hunter2",
+        "letmein",
+        "mypassword",
+        "mysecret",
+        "none",
+        "null",
+        "p@ssw0rd",
+        "p@ssword",
+        "pass",
+        "passw0rd",
+        "passwd",
+        "password",
+        "password1",
+        "password123",
+        "s3cr3t",
+        "secret",
+        "secret123",
+        "supersecret",
+        "test",
+        "token",
+        "apikey",
+        "api_key",
+        "api-key",
+    }
+)
+_EXAMPLE_SHAPE = re.compile(r"(?i)(?:test|demo|mock|sample|example|dummy|fake)[\W_]?\d{0,4}")
+_ANGLE = re.compile(r"<[^<>]*>")
+#: format-string holes: {0}, {name}, %s, %(name)s
+_TEMPLATE_HOLE = re.compile(r"\{[\w.]*\}|%[sd]|%\(\w+\)s")
+
+
+def looks_like_example(value: str) -> bool:
+    """True for documentation examples and placeholders: ``…EXAMPLE…``, ``dummy``,
+    ``xxxx``, ``changeme``, ``your_api_key``, ``<token>``, ``${VAR}``, ``{{ var }}``,
+    format-string holes (``{0}``, ``%s``), a value made mostly of one repeated character,
+    and the usual demo passwords."""
+    if not value:
+        return True
+    low = value.lower()
+    if low in _EXAMPLE_VALUES or _EXAMPLE_SHAPE.fullmatch(low):
+        return True
+    if any(marker in low for marker in _EXAMPLE_MARKERS) or _ANGLE.search(value):
+        return True
+    if _TEMPLATE_HOLE.search(value):
+        return True
+    _, most = Counter(value).most_common(1)[0]
+    return most * 10 >= len(value) * 6
+
+
+def shannon_entropy(value: str) -> float:
+    """Shannon entropy of ``value`` in bits per character (0.0 for the empty string)."""
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def b64decode(value: str) -> bytes | None:
+    """Bytes of a base64 / base64url string (padding optional), or None."""
+    body = value.rstrip("=")
+    if len(body) % 4 == 1:
+        return None
+    padded = body + "=" * (-len(body) % 4)
+    try:
+        if "-" in body or "_" in body:
+            return base64.urlsafe_b64decode(padded)
+        return base64.b64decode(padded, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def b64_text(value: str) -> str | None:
+    """The printable text a base64 value encodes, or None."""
+    if len(value) < 8 or len(value) % 4 or not all(ch in _B64 or ch == "=" for ch in value):
+        return None
+    raw = b64decode(value)
+    if raw is None:
+        return None
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return decoded if decoded.isprintable() else None
+
+
+def decodes_to_text(value: str) -> bool:
+    """True when a base64-looking string is really base64 of ordinary printable text."""
+    if len(value) < 12:
+        return False
+    raw = b64decode(value)
+    if raw is None or len(raw) < 8:
+        return False
+    try:
+        decoded = raw.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\t")
+    letters = sum(1 for ch in decoded if ch.isalpha() or ch == " ")
+    return printable == len(decoded) and letters * 10 >= len(decoded) * 6
+
+
+def char_classes(value: str) -> tuple[bool, bool, bool]:
+    """Whether ``value`` holds ASCII lower-case letters, upper-case letters, digits."""
+    lower = upper = digit = False
+    for ch in value:
+        if "a" <= ch <= "z":
+            lower = True
+        elif "A" <= ch <= "Z":
+            upper = True
+        elif "0" <= ch <= "9":
+            digit = True
+    return lower, upper, digit
+
+
+def capped_score(value: str, score: float) -> float:
+    """``score``, capped at :data:`EXAMPLE_SCORE` when ``value`` looks like an example."""
+    return min(score, EXAMPLE_SCORE) if looks_like_example(value) else score
+
+
+def boundary_before(text: str, start: int) -> bool:
+    """True when ``text[start]`` does not follow a letter, digit or underscore."""
+    return start == 0 or text[start - 1] not in WORD
+
+
+#: the parts of an identifier: ``AWSSecretKey`` -> ``AWS``, ``Secret``, ``Key``
+KEY_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+#: a UUID: an identifier, not a secret
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def wordlike(value: str) -> float:
+    """The share of ``value`` made of word-like parts (two or more letters with a vowel)
+    once split like an identifier: 1.0 for ``someVariableName``, ~0.3 for random text."""
+    if not value:
+        return 0.0
+    words = sum(
+        len(part)
+        for part in KEY_PARTS.findall(value)
+        if len(part) >= 2 and part.isalpha() and any(ch in "aeiouyAEIOUY" for ch in part)
+    )
+    return words / len(value)
