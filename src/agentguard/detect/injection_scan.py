@@ -1,0 +1,286 @@
+"""One pass over one text: the trigger tables (keywords found with ``str.find``, one
+punctuation alternation, base64 candidates), the dispatch to each concept's anchored checks,
+and the context-adjusted findings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from agentguard.detect.base import Finding
+from agentguard.detect.injection_addressee import addressee, leak, the_user
+from agentguard.detect.injection_common import NAME, Hit
+from agentguard.detect.injection_context import adjusted_scores
+from agentguard.detect.injection_hidden import HIDDEN_CHAR, run_with_hidden
+from agentguard.detect.injection_links import check_image, check_link
+from agentguard.detect.injection_malicious import (
+    free_bin_sh,
+    free_dev_tcp,
+    free_drop,
+    free_pipe_sh,
+    free_rm,
+    free_sql_quote,
+    free_subst,
+    free_traversal,
+)
+from agentguard.detect.injection_override import (
+    cancelled,
+    foreign,
+    from_now_on,
+    instruction_word,
+    override_verb,
+    pretend,
+    you_are_now,
+)
+from agentguard.detect.injection_payloads import B64_TRIGGER, encoded
+from agentguard.detect.injection_roles import (
+    bracket_role,
+    json_role,
+    role_label,
+    role_tag,
+    special_token,
+)
+
+_Handler = Callable[["Scan", int], None]
+_I = re.IGNORECASE
+_AI_WORD = re.compile(r"ai\b")
+
+
+class Scan:
+    """One pass over one text: triggers → anchored checks → context → findings."""
+
+    __slots__ = ("allowed", "b64_until", "depth", "hits", "low", "text", "traversal_until")
+
+    def __init__(self, text: str, allowed: frozenset[str], depth: int = 0) -> None:
+        self.text = text
+        self.low = _fold(text)
+        self.allowed = allowed
+        self.depth = depth
+        self.hits: list[Hit] = []
+        self.b64_until = -1
+        self.traversal_until = -1
+
+    def spawn(self, text: str, depth: int) -> Scan:
+        """A scan of ``text`` (decoded or stripped from this one) at nesting ``depth``."""
+        return Scan(text, self.allowed, depth)
+
+    # -- driver
+
+    def run(self) -> None:
+        text = self.text
+        if not text.isascii() and HIDDEN_CHAR.search(text) is not None:
+            run_with_hidden(self)
+            return
+        self.run_plain()
+
+    def run_plain(self) -> None:
+        """Every trigger on the text as it is (see :func:`run_with_hidden` for the rest)."""
+        low = self.low
+        find = low.find
+        for word, handler in _WORD_TRIGGERS:
+            pos = find(word)
+            while pos >= 0:
+                handler(self, pos)
+                pos = find(word, pos + 1)
+        for m in _AI_WORD.finditer(low):
+            _ai_word(self, m.start())
+        for m in _PUNCT_TRIGGER.finditer(self.text):
+            _dispatch_punct(self, m)
+        if self.depth < 2:
+            for m in B64_TRIGGER.finditer(self.text):
+                if m.start() >= self.b64_until:
+                    encoded(self, m.start())
+
+    def add(
+        self, subtype: str, start: int, end: int, score: float, contextual: bool = True
+    ) -> None:
+        self.hits.append(Hit(subtype, start, end, score, contextual))
+
+    # -- results
+
+    def findings(self, min_score: float) -> list[Finding]:
+        """Context-adjusted findings (the raw hits are left untouched)."""
+        if not self.hits:
+            return []
+        hits = _dedupe(self.hits)
+        scores = adjusted_scores(self.text, hits)
+        out = [
+            Finding(h.type, h.start, h.end, round(sc, 3), NAME, h.subtype)
+            for h, sc in zip(hits, scores, strict=True)
+            if sc >= min_score
+        ]
+        out.sort(key=lambda f: (f.start, f.end, f.subtype or ""))
+        return out
+
+    def max_score(self) -> float:
+        return max((f.score for f in self.findings(0.0)), default=0.0)
+
+
+def _fold(text: str) -> str:
+    """Lower-case without changing any offset (U+0130 is the one code point whose
+    lower-case form is two characters)."""
+    if not text.isascii() and "\u0130" in text:
+        text = text.replace("\u0130", "I")
+    return text.lower()
+
+
+def _dedupe(hits: list[Hit]) -> list[Hit]:
+    """Each chain of overlapping hits of one subtype collapses into its strongest hit."""
+    out: list[Hit] = []
+    ordered = sorted(hits, key=lambda h: (h.subtype, h.start))
+    best: Hit | None = None
+    reach = -1
+    for hit in ordered:
+        if best is not None and hit.subtype == best.subtype and hit.start < reach:
+            reach = max(reach, hit.end)
+            if hit.score > best.score:
+                best = hit
+            continue
+        if best is not None:
+            out.append(best)
+        best, reach = hit, hit.end
+    if best is not None:
+        out.append(best)
+    return out
+
+
+# --------------------------------------------------------------------------- triggers
+
+# keywords that start the checks of several concepts
+
+
+def _ai_word(scan: Scan, pos: int) -> None:
+    low = scan.low
+    end = pos + 2
+    if (pos > 0 and low[pos - 1].isalnum()) or (end < len(low) and low[end].isalnum()):
+        return
+    addressee(scan, pos)
+    role_label(scan, pos, 2, 0.4)
+
+
+def _system_word(scan: Scan, pos: int) -> None:
+    role_label(scan, pos, 6, 0.45)
+    json_role(scan, pos, 6)
+    leak(scan, pos)
+
+
+def _assistant_word(scan: Scan, pos: int) -> None:
+    role_label(scan, pos, 9, 0.4)
+    json_role(scan, pos, 9)
+    addressee(scan, pos)
+
+
+def _developer_word(scan: Scan, pos: int) -> None:
+    role_label(scan, pos, 9, 0.45)
+    json_role(scan, pos, 9)
+
+
+def _human_label(scan: Scan, pos: int) -> None:
+    role_label(scan, pos, 5, 0.35)  # anchored on "human:"
+
+
+def _user_label(scan: Scan, pos: int) -> None:
+    role_label(scan, pos, 4, 0.3)  # anchored on "user:"
+
+
+# each entry costs one C-level substring search of the whole text: keep the list short
+_WORD_TRIGGERS: tuple[tuple[str, _Handler], ...] = (
+    ("ignor", override_verb),
+    ("disregard", override_verb),
+    ("forg", override_verb),
+    ("overr", override_verb),
+    ("bypass", override_verb),
+    ("set aside", override_verb),
+    ("discard", override_verb),
+    ("instru", instruction_word),
+    ("anweisung", foreign),
+    ("re now", you_are_now),
+    ("no longer", cancelled),
+    ("pretend", pretend),
+    ("from now on", from_now_on),
+    ("the user", the_user),
+    ("system", _system_word),
+    ("assistant", _assistant_word),
+    ("developer", _developer_word),
+    ("human:", _human_label),
+    ("user:", _user_label),
+    ("llm", addressee),
+    ("language model", addressee),
+    ("prompt", leak),
+)
+
+# Every top-level branch starts with a literal character: CPython's ``re`` then skips ahead
+# to the next candidate character in C (a branch starting with a group or a class disables
+# that and costs ~40x). The handler is chosen from the first character(s) of the match.
+_PUNCT_TRIGGER = re.compile(
+    r"""
+      <\|[a-z_]{2,20}\|>
+    | <</?SYS>>
+    | </?(?:system|user|assistant|developer|human|tool)\b
+    | <img\b
+    | \[/?INST\]
+    | \[\s*(?:system|admin|developer)\b
+    | \(\s*(?:system|admin|developer)\b
+    | !\[
+    | \]\(\s*<?https?://[^\s)]{0,256}?(?:\?|%20|[A-Za-z0-9+/=_-]{24})
+    | \.\.(?:/|\\|%2f|%5c|%252f|%c0%af)
+    | %(?:2e|252e|c0%ae)(?:%2e|%252e|%c0%ae|\.)?(?:/|\\|%2f|%5c|%252f|%c0%af)
+    | \$\(
+    | \|\s*(?:sudo\s+)?(?:(?:ba|z|da|k)?sh\b|rm\s+-)
+    | /dev/(?:tcp|udp)/
+    | /bin/(?:ba|z|da)?sh\b
+    | ;[\ \t]*(?:drop\s+(?:table|database)\b|(?:sudo\s+)?rm\s+-)
+    | &&?\s*(?:sudo\s+)?rm\s+-
+    | '[\ \t]*\)*[\ \t]*(?:;|(?:or|and|union)\b)
+    | "[\ \t]*\)*[\ \t]*(?:;|(?:or|and|union)\b)
+    """,
+    _I | re.X,
+)
+
+
+def _dispatch_punct(scan: Scan, m: re.Match[str]) -> None:
+    s = m.group()
+    c = s[0]
+    if c == "<":
+        second = s[1]
+        if second in "|<":
+            special_token(scan, m)
+        elif s[1:4].lower() == "img":
+            check_image(scan, m)
+        else:
+            role_tag(scan, m.start())
+    elif c == "[":
+        if s[-1] == "]":
+            special_token(scan, m)
+        else:
+            bracket_role(scan, m)
+    elif c == "(":
+        bracket_role(scan, m)
+    elif c == "!":
+        check_image(scan, m)
+    elif c == "]":
+        check_link(scan, m)
+    elif c in ".%":
+        free_traversal(scan, m)
+    elif c == "$":
+        free_subst(scan, m)
+        free_rm(scan, m.start())
+    elif c == "|":
+        if s.rstrip().endswith("-"):
+            free_rm(scan, m.start())
+        else:
+            free_pipe_sh(scan, m)
+    elif c == "/":
+        if s.startswith("/dev"):
+            free_dev_tcp(scan, m)
+        else:
+            free_bin_sh(scan, m.start())
+    elif c == ";":
+        if s.rstrip().endswith("-"):
+            free_rm(scan, m.start())
+        else:
+            free_drop(scan, m.start())
+    elif c == "&":
+        free_rm(scan, m.start())
+    else:
+        free_sql_quote(scan, m)
