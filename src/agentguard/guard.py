@@ -30,6 +30,8 @@ from typing import Any, TypeVar, overload
 from agentguard import control
 from agentguard.audit import AuditEntry, Verification, mask, sensitive_values
 from agentguard.clock import Clock, SystemClock
+from agentguard.detect.base import Detector
+from agentguard.detect.redact import redact_value
 from agentguard.errors import AgentGuardError, AuditWriteFailed, ToolNotRegistered, denied_error
 from agentguard.layers import AccessLayer, IdentityLayer, InputLayer, KillSwitchLayer
 from agentguard.pipeline import Action, Decision, Layer, Pipeline
@@ -54,8 +56,11 @@ class Guard:
         *,
         clock: Clock | None = None,
         layers: Sequence[Layer] = (),
+        redact_audit: bool = True,
     ) -> None:
         self.policy = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
+        self.redact_audit = redact_audit
+        self._detectors: tuple[Detector, ...] | None = None
         self.store: Store = (
             open_store(store or DEFAULT_URL) if store is None or isinstance(store, str) else store
         )
@@ -73,9 +78,10 @@ class Guard:
         *,
         clock: Clock | None = None,
         layers: Sequence[Layer] = (),
+        redact_audit: bool = True,
     ) -> Guard:
         """Load ``path`` (a policy YAML file) and open ``store`` (a URL or a store object)."""
-        return cls(load_policy(path), store, clock=clock, layers=layers)
+        return cls(load_policy(path), store, clock=clock, layers=layers, redact_audit=redact_audit)
 
     def _build_pipeline(self) -> Pipeline:
         return Pipeline(
@@ -249,6 +255,18 @@ class Guard:
             error_text: str | None = mask(f"{type(error).__name__}: {error}", (), secrets)
         else:
             error_text = error
+        recorded_input: Any = mask(action.args, sensitive, secrets)
+        recorded_output: Any = mask(output, (), secrets) if output is not None else None
+        recorded_meta: Any = mask(action.metadata, (), secrets) if action.metadata else {}
+        if self.redact_audit:
+            # PII and credentials found by the detectors are replaced by a short hash of the
+            # value ([EMAIL:3f2a…]): equal values still correlate, none is stored in clear.
+            detectors = self._audit_detectors()
+            recorded_input = redact_value(recorded_input, detectors)
+            recorded_output = redact_value(recorded_output, detectors)
+            recorded_meta = redact_value(recorded_meta, detectors)
+            if error_text is not None:
+                error_text = str(redact_value(error_text, detectors))
         entry = AuditEntry(
             timestamp=timestamp,
             kind="action",
@@ -257,8 +275,8 @@ class Guard:
             action=action.tool,
             decision=str(decision.outcome),
             status=status,
-            input=mask(action.args, sensitive, secrets),
-            output=mask(output, (), secrets) if output is not None else None,
+            input=recorded_input,
+            output=recorded_output,
             error=error_text,
             reasons=[r.as_dict() for r in decision.reasons],
             cost=spec.cost if spec is not None and status == "executed" else None,
@@ -266,7 +284,7 @@ class Guard:
             session=action.session,
             subject=action.subject,
             key_id=action.key_id,
-            metadata=mask(action.metadata, (), secrets) if action.metadata else {},
+            metadata=recorded_meta,
         )
         try:
             self.store.append(entry)
@@ -277,6 +295,14 @@ class Guard:
                     f"({exc.message}); the result is withheld"
                 ) from None
             raise
+
+    def _audit_detectors(self) -> tuple[Detector, ...]:
+        if self._detectors is None:  # imported on first use: phonenumbers takes ~0.3 s to load
+            from agentguard.detect.pii import PIIDetector
+            from agentguard.detect.secrets import SecretsDetector
+
+            self._detectors = (SecretsDetector(), PIIDetector())
+        return self._detectors
 
     # --------------------------------------------------------------- controls
 

@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Literal
 
-from agentguard.detect.base import Finding
+from agentguard.detect.base import Detector, Finding
 
 Style = Literal["mask", "hash", "type_tag"]
 STYLES: tuple[Style, ...] = ("mask", "hash", "type_tag")
@@ -61,3 +61,39 @@ def redact(text: str, findings: Iterable[Finding], style: Style = "mask") -> str
         cursor = end
     parts.append(text[cursor:])
     return "".join(parts)
+
+
+def redact_value(
+    value: object,
+    detectors: Iterable[Detector],
+    *,
+    style: Style = "hash",
+    min_score: float = 0.3,
+    min_length: int = 6,
+) -> object:
+    """A copy of a JSON-like value with every finding in every string redacted.
+
+    Strings shorter than ``min_length`` cannot hold an email, a card or a key and are left
+    alone, so small values cost nothing. Mapping keys are kept; values are walked.
+    """
+    chosen = tuple(detectors)
+    return _redact_value(value, chosen, style, min_score, min_length)
+
+
+def _redact_value(
+    value: object, detectors: tuple[Detector, ...], style: Style, min_score: float, min_length: int
+) -> object:
+    if isinstance(value, str):
+        if len(value) < min_length:
+            return value
+        findings = [
+            f for detector in detectors for f in detector.detect(value) if f.score >= min_score
+        ]
+        return redact(value, findings, style) if findings else value
+    if isinstance(value, dict):
+        return {
+            k: _redact_value(v, detectors, style, min_score, min_length) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact_value(v, detectors, style, min_score, min_length) for v in value]
+    return value
