@@ -83,17 +83,26 @@ def redact_value(
 def _redact_value(
     value: object, detectors: tuple[Detector, ...], style: Style, min_score: float, min_length: int
 ) -> object:
-    if isinstance(value, str):
-        if len(value) < min_length:
+    kind = type(value)
+    if kind is str:
+        text: str = value  # type: ignore[assignment]
+        if len(text) < min_length:
             return value
-        findings = [
-            f for detector in detectors for f in detector.detect(value) if f.score >= min_score
-        ]
-        return redact(value, findings, style) if findings else value
-    if isinstance(value, dict):
-        return {
-            k: _redact_value(v, detectors, style, min_score, min_length) for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_redact_value(v, detectors, style, min_score, min_length) for v in value]
+        findings = [f for d in detectors for f in d.detect(text) if f.score >= min_score]
+        return redact(text, findings, style) if findings else value
+    if kind is dict:
+        items: dict[object, object] = value  # type: ignore[assignment]
+        out = {}
+        changed = False
+        for key, item in items.items():
+            new = _redact_value(item, detectors, style, min_score, min_length)
+            changed = changed or new is not item
+            out[key] = new
+        return out if changed else value
+    if kind is list or kind is tuple:
+        seq: list[object] = list(value)  # type: ignore[call-overload]
+        new_items = [_redact_value(v, detectors, style, min_score, min_length) for v in seq]
+        if any(a is not b for a, b in zip(new_items, seq, strict=True)):
+            return new_items
+        return value
     return value
