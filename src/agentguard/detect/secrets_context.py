@@ -19,7 +19,7 @@ from agentguard.detect.secrets_values import (
     EXAMPLE_SCORE,
     UUID,
     WORD,
-    b64decode,
+    b64_utf8,
     capped_score,
     char_classes,
     decodes_to_text,
@@ -63,12 +63,8 @@ def _bearer(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
 
 def _basic(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
     value = m.group(1)
-    raw = b64decode(value)
-    if raw is None:
-        return None
-    try:
-        decoded = raw.decode("utf-8")
-    except UnicodeDecodeError:
+    decoded = b64_utf8(value)
+    if decoded is None:
         return None
     _user, sep, password = decoded.partition(":")
     if not sep or not password or not decoded.isprintable():

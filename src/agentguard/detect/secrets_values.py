@@ -129,18 +129,23 @@ def b64decode(value: str) -> bytes | None:
         return None
 
 
-def b64_text(value: str) -> str | None:
-    """The printable text a base64 value encodes, or None."""
-    if len(value) < 8 or len(value) % 4 or not all(ch in _B64 or ch == "=" for ch in value):
-        return None
+def b64_utf8(value: str) -> str | None:
+    """The UTF-8 text a base64 value decodes to, or None."""
     raw = b64decode(value)
     if raw is None:
         return None
     try:
-        decoded = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return decoded if decoded.isprintable() else None
+
+
+def b64_text(value: str) -> str | None:
+    """The printable text a base64 value encodes, or None."""
+    if len(value) < 8 or len(value) % 4 or not all(ch in _B64 or ch == "=" for ch in value):
+        return None
+    decoded = b64_utf8(value)
+    return decoded if decoded is not None and decoded.isprintable() else None
 
 
 def decodes_to_text(value: str) -> bool:
