@@ -91,7 +91,7 @@ def scan(
     ] = False,
     types: Annotated[
         str | None,
-        typer.Option("--types", help="Comma-separated families: pii, secrets, injection."),
+        typer.Option("--types", help="Comma-separated families: pii, secrets, injection, tone."),
     ] = None,
     do_redact: Annotated[
         bool, typer.Option("--redact", help="Print the text with findings redacted instead.")

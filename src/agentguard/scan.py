@@ -1,6 +1,6 @@
 """Scanning text with the built-in detectors: the engine behind ``agentguard scan``.
 
-Detector families by name: ``pii``, ``secrets``, ``injection`` (and ``tone`` once it exists).
+Detector families by name: ``pii``, ``secrets``, ``injection``, ``tone``.
 Findings are ``agentguard.detect.Finding`` values with character offsets into the text.
 """
 
@@ -17,6 +17,7 @@ FAMILIES: dict[str, str] = {
     "pii": "agentguard.detect.pii:PIIDetector",
     "secrets": "agentguard.detect.secrets:SecretsDetector",
     "injection": "agentguard.detect.injection:InjectionDetector",
+    "tone": "agentguard.detect.tone:ToneDetector",
 }
 
 #: the largest text one scan accepts (characters); larger input is refused, not truncated
