@@ -1,7 +1,9 @@
 """agentguard: the policy enforcement layer between AI agents and everything they can touch.
 
-Every tool call is an :class:`Action` that passes identity, kill switch, input validation
-and access control before it runs, and is written to a hash-chained audit log either way.
+Every tool call is an :class:`Action` that passes identity, kill switch, input validation,
+access control and content checks (detectors, the A→B leak guard, quality checks) before it
+runs; its result is checked before the agent sees it; and it is written to a hash-chained
+audit log either way.
 
     from agentguard import Guard, Denied
     guard = Guard.from_file("policy.yaml")
@@ -12,9 +14,12 @@ from agentguard.errors import (
     AgentGuardError,
     AgentStopped,
     AuditWriteFailed,
+    ContentBlocked,
     Denied,
+    HeldForReview,
     InvalidInput,
     PolicyError,
+    ResultWithheld,
     StoreUnavailable,
     ToolNotRegistered,
     Unauthenticated,
@@ -32,15 +37,18 @@ __all__ = [
     "AgentHandle",
     "AgentStopped",
     "AuditWriteFailed",
+    "ContentBlocked",
     "Decision",
     "Denied",
     "Guard",
+    "HeldForReview",
     "InvalidInput",
     "Layer",
     "LoadedPolicy",
     "Outcome",
     "PolicyError",
     "Reason",
+    "ResultWithheld",
     "Step",
     "StoreUnavailable",
     "ToolNotRegistered",

@@ -90,8 +90,23 @@ class AccessDenied(Denied):
     """No role of the agent allows the tool, a role denies it, or a condition is false."""
 
 
+class ContentBlocked(Denied):
+    """A detector rule or the leak guard refused the content of the action."""
+
+
+class HeldForReview(Denied):
+    """The action waits for a person (``flag_for_review``); it has not run and will not run
+    unless a reviewer releases it."""
+
+
+class ResultWithheld(Denied):
+    """The tool ran, but its result was kept from the agent (a detector rule blocked it)."""
+
+
 def denied_error(decision: Decision) -> Denied:
     """Build the most specific :class:`Denied` subclass for a denying decision."""
+    if decision.held:
+        return HeldForReview(decision)
     reason = decision.deciding_reason
     layer = reason.layer if reason is not None else ""
     cls = _BY_LAYER.get(layer, Denied)
@@ -103,4 +118,7 @@ _BY_LAYER: dict[str, type[Denied]] = {
     "killswitch": AgentStopped,
     "input": InvalidInput,
     "access": AccessDenied,
+    "content": ContentBlocked,
+    "leaks": ContentBlocked,
+    "quality": ContentBlocked,
 }

@@ -32,10 +32,26 @@ from agentguard.audit import AuditEntry, Verification, mask, sensitive_values
 from agentguard.clock import Clock, SystemClock
 from agentguard.detect.base import Detector
 from agentguard.detect.redact import redact_value
-from agentguard.errors import AgentGuardError, AuditWriteFailed, ToolNotRegistered, denied_error
-from agentguard.layers import AccessLayer, IdentityLayer, InputLayer, KillSwitchLayer
-from agentguard.pipeline import Action, Decision, Layer, Pipeline
+from agentguard.errors import (
+    AgentGuardError,
+    AuditWriteFailed,
+    ResultWithheld,
+    ToolNotRegistered,
+    denied_error,
+)
+from agentguard.layers import (
+    AccessLayer,
+    ContentLayer,
+    IdentityLayer,
+    InputLayer,
+    KillSwitchLayer,
+    LeakLayer,
+    QualityLayer,
+)
+from agentguard.layers.leaks import OwnerResolver
+from agentguard.pipeline import Action, Decision, Layer, Outcome, Pipeline, Reason, ResultReview
 from agentguard.policy import LoadedPolicy, load_policy
+from agentguard.policy.content import QualityFunction
 from agentguard.store import DEFAULT_URL, Store, open_store
 from agentguard.store.base import Kill
 from agentguard.tools import ToolFunction, describe_function
@@ -57,9 +73,13 @@ class Guard:
         clock: Clock | None = None,
         layers: Sequence[Layer] = (),
         redact_audit: bool = True,
+        owner_resolver: OwnerResolver | None = None,
     ) -> None:
         self.policy = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
         self.redact_audit = redact_audit
+        self.owner_resolver = owner_resolver
+        self._quality: dict[str, QualityFunction] = {}
+        self._detector_lock = threading.Lock()
         self._detectors: tuple[Detector, ...] | None = None
         self.store: Store = (
             open_store(store or DEFAULT_URL) if store is None or isinstance(store, str) else store
@@ -79,9 +99,21 @@ class Guard:
         clock: Clock | None = None,
         layers: Sequence[Layer] = (),
         redact_audit: bool = True,
+        owner_resolver: OwnerResolver | None = None,
     ) -> Guard:
-        """Load ``path`` (a policy YAML file) and open ``store`` (a URL or a store object)."""
-        return cls(load_policy(path), store, clock=clock, layers=layers, redact_audit=redact_audit)
+        """Load ``path`` (a policy YAML file) and open ``store`` (a URL or a store object).
+
+        ``owner_resolver`` maps a recipient (an email address …) to the owner it belongs to,
+        for the A→B leak guard; see :mod:`agentguard.layers.leaks`.
+        """
+        return cls(
+            load_policy(path),
+            store,
+            clock=clock,
+            layers=layers,
+            redact_audit=redact_audit,
+            owner_resolver=owner_resolver,
+        )
 
     def _build_pipeline(self) -> Pipeline:
         return Pipeline(
@@ -90,6 +122,15 @@ class Guard:
                 KillSwitchLayer(self.store),
                 InputLayer(self.policy, self._functions),
                 AccessLayer(self.policy, self.clock),
+                ContentLayer(self.policy),
+                LeakLayer(
+                    self.policy,
+                    self.store,
+                    self.clock,
+                    self._audit_detectors,
+                    self.owner_resolver,
+                ),
+                QualityLayer(self.policy, self._quality, self._audit_detectors),
                 *self._extra_layers,
             ]
         )
@@ -136,6 +177,28 @@ class Guard:
             self.pipeline = self._build_pipeline()
         return function
 
+    def quality_check(self, name: str) -> Callable[[F], F]:
+        """Register the function of the policy's quality check ``name``::
+
+        @guard.quality_check("polite")
+        def polite(fields: dict[str, str], action: Action) -> bool | str:
+            ...   # True passes; False or a reason fails
+        """
+        declared = {c.name for c in self.policy.model.detectors.quality_checks}
+        if name not in declared:
+            raise AgentGuardError(
+                f"no quality check named {name!r} in the policy's detectors.quality_checks",
+                code="policy.quality_check",
+            )
+
+        def decorator(func: F) -> F:
+            with self._lock:
+                self._quality = {**self._quality, name: func}
+                self.pipeline = self._build_pipeline()
+            return func
+
+        return decorator
+
     @property
     def tools(self) -> Mapping[str, ToolFunction]:
         """The registered tool implementations by name."""
@@ -180,20 +243,12 @@ class Guard:
     # -------------------------------------------------------------- execution
 
     def execute(self, action: Action) -> Any:
-        """Evaluate ``action``; run the tool if allowed; audit; return the result or raise."""
+        """Evaluate ``action``; run the tool if allowed; check its result; audit; return the
+        result (as the agent may see it) or raise."""
         started = time.perf_counter_ns()
         timestamp = self.clock.now()
         decision = self.pipeline.evaluate(action)
-        if not decision.allowed:
-            self._audit(decision, timestamp, started, "denied")
-            raise denied_error(decision)
-        function = self._functions.get(decision.action.tool)
-        if function is None:
-            self._audit(decision, timestamp, started, "failed", error="no implementation")
-            raise ToolNotRegistered(
-                f"tool {decision.action.tool!r} is allowed but has no registered implementation; "
-                "register it with @guard.tool()"
-            )
+        function = self._admit(decision, timestamp, started)
         if function.is_async:
             self._audit(decision, timestamp, started, "failed", error="async tool called sync")
             raise TypeError(
@@ -204,8 +259,7 @@ class Guard:
         except Exception as exc:
             self._audit(decision, timestamp, started, "failed", error=exc)
             raise
-        self._audit(decision, timestamp, started, "executed", output=result)
-        return result
+        return self._deliver(decision, timestamp, started, result)
 
     async def aexecute(self, action: Action) -> Any:
         """The async twin of :meth:`execute`: store work runs in a thread, async tools are
@@ -213,17 +267,7 @@ class Guard:
         started = time.perf_counter_ns()
         timestamp = self.clock.now()
         decision = await asyncio.to_thread(self.pipeline.evaluate, action)
-        if not decision.allowed:
-            await asyncio.to_thread(self._audit, decision, timestamp, started, "denied")
-            raise denied_error(decision)
-        function = self._functions.get(decision.action.tool)
-        if function is None:
-            await asyncio.to_thread(
-                self._audit, decision, timestamp, started, "failed", error="no implementation"
-            )
-            raise ToolNotRegistered(
-                f"tool {decision.action.tool!r} is allowed but has no registered implementation"
-            )
+        function = await asyncio.to_thread(self._admit, decision, timestamp, started)
         try:
             if function.is_async:
                 result = await function.func(**decision.action.args)
@@ -232,10 +276,57 @@ class Guard:
         except Exception as exc:
             await asyncio.to_thread(self._audit, decision, timestamp, started, "failed", error=exc)
             raise
-        await asyncio.to_thread(
-            self._audit, decision, timestamp, started, "executed", output=result
+        return await asyncio.to_thread(self._deliver, decision, timestamp, started, result)
+
+    def _admit(self, decision: Decision, timestamp: Any, started: int) -> ToolFunction:
+        """The function to run for an allowed decision; otherwise audit and raise."""
+        if not decision.allowed:
+            if decision.stop_agent:
+                self._stop(decision.action, decision.reasons)
+            status = "held" if decision.held else "denied"
+            self._audit(decision, timestamp, started, status)
+            raise denied_error(decision)
+        function = self._functions.get(decision.action.tool)
+        if function is None:
+            self._audit(decision, timestamp, started, "failed", error="no implementation")
+            raise ToolNotRegistered(
+                f"tool {decision.action.tool!r} is allowed but has no registered implementation; "
+                "register it with @guard.tool()"
+            )
+        return function
+
+    def _deliver(self, decision: Decision, timestamp: Any, started: int, result: Any) -> Any:
+        """Pass the result through the result layers, audit it, and return it or raise."""
+        review: ResultReview = self.pipeline.review_result(decision.action, result)
+        if review.withheld:
+            if review.stop_agent:
+                self._stop(decision.action, review.reasons)
+            withheld = Decision(
+                Outcome.DENY,
+                decision.action,
+                decision.reasons + review.reasons,
+                decision.timings_ns,
+            )
+            self._audit(withheld, timestamp, started, "withheld", output=result)
+            raise ResultWithheld(withheld)
+        if review.reasons:
+            decision = Decision(
+                decision.outcome,
+                decision.action,
+                decision.reasons + review.reasons,
+                decision.timings_ns,
+            )
+        self._audit(decision, timestamp, started, "executed", output=review.result)
+        return review.result
+
+    def _stop(self, action: Action, reasons: Sequence[Reason]) -> None:
+        """Set the agent's kill switch because a detector rule said ``stop_agent``."""
+        codes = ", ".join(sorted({r.code for r in reasons if r.code.endswith("stop_agent")}))
+        self.kill(
+            agent=action.agent,
+            reason=f"stopped by a detector rule ({codes}) on tool {action.tool!r}",
+            by="agentguard",
         )
-        return result
 
     def _audit(
         self,
@@ -298,10 +389,12 @@ class Guard:
 
     def _audit_detectors(self) -> tuple[Detector, ...]:
         if self._detectors is None:  # imported on first use: phonenumbers takes ~0.3 s to load
-            from agentguard.detect.pii import PIIDetector
-            from agentguard.detect.secrets import SecretsDetector
+            with self._detector_lock:
+                if self._detectors is None:
+                    from agentguard.detect.pii import PIIDetector
+                    from agentguard.detect.secrets import SecretsDetector
 
-            self._detectors = (SecretsDetector(), PIIDetector())
+                    self._detectors = (SecretsDetector(), PIIDetector())
         return self._detectors
 
     # --------------------------------------------------------------- controls

@@ -33,10 +33,11 @@ def new_action_id() -> str:
 
 
 class Outcome(enum.StrEnum):
-    """What the pipeline decided."""
+    """What the pipeline decided. ``HOLD``: a person must look at it first; it does not run."""
 
     ALLOW = "allow"
     DENY = "deny"
+    HOLD = "hold"
 
 
 class Step(enum.Enum):
@@ -45,6 +46,7 @@ class Step(enum.Enum):
     CONTINUE = "continue"
     GRANT = "grant"
     DENY = "deny"
+    HOLD = "hold"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,8 @@ class Verdict:
     step: Step
     reasons: tuple[Reason, ...] = ()
     action: Action | None = None
+    #: ask the guard to set the agent's kill switch (a detector rule's ``stop_agent``)
+    stop_agent: bool = False
 
 
 CONTINUE = Verdict(Step.CONTINUE)
@@ -106,6 +110,35 @@ CONTINUE = Verdict(Step.CONTINUE)
 def deny(layer: str, code: str, message: str) -> Verdict:
     """A verdict that stops the action."""
     return Verdict(Step.DENY, (Reason(layer, code, message),))
+
+
+@dataclass(frozen=True, slots=True)
+class ResultVerdict:
+    """A layer's answer on a tool's result, before the agent sees it.
+
+    ``withhold`` keeps the result from the agent (the call raises); otherwise ``result``
+    replaces it when not None (redacted, or wrapped as untrusted). ``replaced`` says the
+    result was changed (a replaced result may legitimately be None).
+    """
+
+    reasons: tuple[Reason, ...] = ()
+    withhold: bool = False
+    result: Any = None
+    replaced: bool = False
+    stop_agent: bool = False
+
+
+RESULT_OK = ResultVerdict()
+
+
+@dataclass(frozen=True, slots=True)
+class ResultReview:
+    """What the layers said about one result: the result to return, or withheld."""
+
+    result: Any
+    withheld: bool
+    reasons: tuple[Reason, ...]
+    stop_agent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +153,18 @@ class Decision:
     action: Action
     reasons: tuple[Reason, ...]
     timings_ns: tuple[tuple[str, int], ...] = ()
+    #: a layer asked for the agent to be stopped (the guard sets the kill switch when it
+    #: executes; a dry-run ``check`` does not)
+    stop_agent: bool = False
 
     @property
     def allowed(self) -> bool:
         return self.outcome is Outcome.ALLOW
+
+    @property
+    def held(self) -> bool:
+        """The action waits for a person and did not run."""
+        return self.outcome is Outcome.HOLD
 
     @property
     def deciding_reason(self) -> Reason | None:
@@ -149,11 +190,23 @@ class Layer(Protocol):
     def admit(self, action: Action) -> Verdict: ...
 
 
+@runtime_checkable
+class ResultLayer(Protocol):
+    """A layer that also looks at what the tool returned, before the agent sees it."""
+
+    name: str
+
+    def review_result(self, action: Action, result: Any) -> ResultVerdict: ...
+
+
 class Pipeline:
     """An ordered chain of layers. Adding a layer never edits this class."""
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         self.layers: tuple[Layer, ...] = tuple(layers)
+        self.result_layers: tuple[ResultLayer, ...] = tuple(
+            layer for layer in self.layers if isinstance(layer, ResultLayer)
+        )
 
     def evaluate(self, action: Action) -> Decision:
         reasons: list[Reason] = []
@@ -174,7 +227,11 @@ class Pipeline:
             if verdict.action is not None:
                 action = verdict.action
             if verdict.step is Step.DENY:
-                return Decision(Outcome.DENY, action, tuple(reasons), tuple(timings))
+                return Decision(
+                    Outcome.DENY, action, tuple(reasons), tuple(timings), verdict.stop_agent
+                )
+            if verdict.step is Step.HOLD:
+                return Decision(Outcome.HOLD, action, tuple(reasons), tuple(timings))
             if verdict.step is Step.GRANT:
                 granted = True
         if not granted:
@@ -187,6 +244,23 @@ class Pipeline:
             )
             return Decision(Outcome.DENY, action, tuple(reasons), tuple(timings))
         return Decision(Outcome.ALLOW, action, tuple(reasons), tuple(timings))
+
+    def review_result(self, action: Action, result: Any) -> ResultReview:
+        """Pass a tool's result through every result layer, in order. The first layer that
+        withholds it wins; a layer that raises withholds it (fail closed)."""
+        reasons: list[Reason] = []
+        for layer in self.result_layers:
+            try:
+                verdict = layer.review_result(action, result)
+            except Exception as exc:
+                reasons.append(_failure(layer.name, exc))
+                return ResultReview(None, True, tuple(reasons))
+            reasons.extend(verdict.reasons)
+            if verdict.withhold:
+                return ResultReview(None, True, tuple(reasons), verdict.stop_agent)
+            if verdict.replaced:
+                result = verdict.result
+        return ResultReview(result, False, tuple(reasons))
 
 
 def _failure(layer: str, exc: Exception) -> Reason:

@@ -56,6 +56,10 @@ class Condition:
             return bool(result)
         raise TypeError(f"condition yielded a {type(result).__name__}, not true or false")
 
+    def value(self, variables: Mapping[str, Any]) -> Any:
+        """The expression's value, whatever its type (for ``recipient:`` and ``owner:``)."""
+        return self.program.execute({k: v for k, v in variables.items() if k in self.needs})
+
 
 def compile_condition(source: str, arg_schema: Mapping[str, Any] | None = None) -> Condition:
     """Compile ``source`` and check it against the tool's arguments schema, if known.
@@ -84,6 +88,27 @@ def compile_condition(source: str, arg_schema: Mapping[str, Any] | None = None) 
     if properties is not None:
         _trial(condition, properties, arg_schema or {})
     return condition
+
+
+def compile_expression(source: str, names: frozenset[str] = VARIABLES) -> Condition:
+    """Compile a CEL expression of any result type that may read ``names``.
+
+    Used for ``recipient:``, ``recipient_owner:`` and ``owner:`` (which may also read
+    ``result``). Raises :class:`ConditionError`.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise ConditionError("an expression must be a non-empty CEL expression")
+    try:
+        program = cel.compile(source)
+    except Exception as exc:
+        raise ConditionError(_syntax_message(str(exc))) from None
+    bound = set(_MACRO_VAR.findall(source))
+    unknown = sorted(set(program.variables()) - names - bound)
+    if unknown:
+        raise ConditionError(
+            f"unknown name {unknown[0]!r} in expression; it may use {', '.join(sorted(names))}"
+        )
+    return Condition(source, program, frozenset(), frozenset(program.variables()) & names)
 
 
 def _syntax_message(raw: str) -> str:

@@ -10,7 +10,7 @@ import difflib
 import fnmatch
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,16 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from agentguard.detect.base import Detector
 from agentguard.errors import PolicyError
-from agentguard.policy.conditions import Condition, ConditionError, compile_condition
+from agentguard.policy.conditions import (
+    VARIABLES,
+    Condition,
+    ConditionError,
+    compile_condition,
+    compile_expression,
+)
+from agentguard.policy.content import QualityFunction, load_content
 from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule
 
 Position = tuple[int, int]
@@ -54,6 +62,15 @@ class LoadedPolicy:
     source: str
     plans: Mapping[tuple[str, str], AccessPlan] = field(repr=False)
     recipients: Mapping[str, Condition] = field(default_factory=dict, repr=False)
+    #: tool → compiled ``recipient_owner:`` / ``owner:`` expressions
+    recipient_owners: Mapping[str, Condition] = field(default_factory=dict, repr=False)
+    owners: Mapping[str, Condition] = field(default_factory=dict, repr=False)
+    #: detector name → detector, for every name the ``detectors:`` rules use
+    detectors: Mapping[str, Detector] = field(default_factory=dict, repr=False)
+    #: quality check name → its function (None when it is to be registered in Python)
+    quality_functions: Mapping[str, QualityFunction | None] = field(
+        default_factory=dict, repr=False
+    )
 
     def plan(self, agent: str, tool: str) -> AccessPlan | None:
         return self.plans.get((agent, tool))
@@ -83,7 +100,7 @@ class LoadedPolicy:
             )
         if problems:
             raise PolicyError(sorted(set(problems)))
-        return LoadedPolicy(self.model, self.source, plans, self.recipients)
+        return replace(self, plans=plans)
 
 
 def _recompile(
@@ -188,14 +205,28 @@ def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy
                 + _suggest(tool.undo, tool_names),
             )
 
-    recipients: dict[str, Condition] = {}
+    expressions: dict[str, dict[str, Condition]] = {
+        "recipient": {},
+        "recipient_owner": {},
+        "owner": {},
+    }
     for name, tool in model.tools.items():
-        if tool.recipient is None:
-            continue
-        try:
-            recipients[name] = compile_condition(tool.recipient, None)
-        except ConditionError as exc:
-            report(["tools", name, "recipient"], str(exc))
+        for key, found in expressions.items():
+            text = getattr(tool, key)
+            if text is None:
+                continue
+            names = VARIABLES | {"result"} if key == "owner" else VARIABLES
+            try:
+                found[name] = compile_expression(text, frozenset(names))
+            except ConditionError as exc:
+                report(["tools", name, key], str(exc))
+        if tool.recipient_owner is not None and tool.recipient is None:
+            report(
+                ["tools", name, "recipient_owner"],
+                f"tool {name!r} has recipient_owner but no recipient; add recipient: (args.to)",
+            )
+
+    detectors, quality_functions = load_content(model, tool_names, report)
 
     # Expand every rule to concrete tools and compile its condition once per tool schema.
     rules: dict[str, tuple[list[CompiledRule], list[CompiledRule]]] = {}
@@ -243,7 +274,16 @@ def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy
 
     if problems:
         raise PolicyError(problems)
-    return LoadedPolicy(model, source, plans, recipients)
+    return LoadedPolicy(
+        model,
+        source,
+        plans,
+        expressions["recipient"],
+        expressions["recipient_owner"],
+        expressions["owner"],
+        detectors,
+        quality_functions,
+    )
 
 
 def _expand(pattern: str, tools: list[str]) -> list[str]:
@@ -353,10 +393,18 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "agents": models.AgentSpec,
             "allow": models.Rule,
             "deny": models.Rule,
+            "detectors": models.DetectorsSection,
+            "rules": models.DetectorRule,
+            "tone": models.ToneSettings,
+            "quality_checks": models.QualityCheck,
+            "leaks": models.LeakGuard,
         }.get(str(part))
         if target is None:
             return []
-        if part in ("tools", "roles", "agents", "allow", "deny") and path:
+        if (
+            part in ("tools", "roles", "agents", "allow", "deny", "rules", "quality_checks")
+            and path
+        ):
             path.pop(0)  # the name of the tool/role/agent, or the list index
         model = target
     return sorted(model.model_fields)

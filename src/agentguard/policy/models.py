@@ -8,11 +8,12 @@ does nothing.
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agentguard.policy.units import Money
+from agentguard.policy.units import Duration, Money
 
 
 class Risk(enum.StrEnum):
@@ -55,7 +56,24 @@ class ToolSpec(_Strict):
         description="Arguments that are the agent's output to the world (an email body).",
     )
     recipient: str | None = Field(
-        default=None, description="CEL expression naming who receives the outbound content."
+        default=None,
+        description="CEL expression naming who receives the outbound content (args.to).",
+    )
+    recipient_owner: str | None = Field(
+        default=None,
+        description=(
+            "CEL expression naming the owner (customer) the recipient belongs to, when the "
+            "call says so (args.customer_id). Otherwise the guard's owner resolver, then the "
+            "action's subject, decide; a recipient with no known owner receives no owned data."
+        ),
+    )
+    owner: str | None = Field(
+        default=None,
+        description=(
+            "CEL expression naming whose data this tool returns (args.customer_id); may read "
+            "`result`. The guard fingerprints that data so that it cannot be sent to another "
+            "owner's recipient."
+        ),
     )
     cost: Money | None = Field(default=None, description="Dollars per call, as a decimal.")
     undo: str | None = Field(default=None, description="The compensating tool that undoes this.")
@@ -129,7 +147,141 @@ class Settings(_Strict):
 
 #: Sections that a later release enforces. Until then a policy using one is refused, so a
 #: limit is never silently ignored.
-DEFERRED_SECTIONS = ("limits", "approvals", "breakers", "alerts", "detectors")
+DEFERRED_SECTIONS = ("limits", "approvals", "breakers", "alerts")
+
+#: Where a detector rule looks: the agent's arguments, the tool's results flowing back to
+#: the agent, or the tool's outbound fields (the agent's output to the world).
+ScanTarget = Literal["inputs", "results", "outbound"]
+ContentAction = Literal["block", "redact", "flag_for_review", "stop_agent", "wrap"]
+RedactStyle = Literal["mask", "hash", "type_tag"]
+
+_ACTIONS_BY_TARGET: dict[str, frozenset[str]] = {
+    "inputs": frozenset({"block", "redact", "flag_for_review", "stop_agent"}),
+    "outbound": frozenset({"block", "redact", "flag_for_review", "stop_agent"}),
+    "results": frozenset({"block", "redact", "wrap", "stop_agent"}),
+}
+
+
+class DetectorRule(_Strict):
+    """Run some detectors on one kind of content of some tools, and act on what they find."""
+
+    scan: ScanTarget = Field(
+        description=(
+            "inputs: the agent's arguments (direct injection, malicious input); results: "
+            "what the tool returns to the agent (indirect injection); outbound: the tool's "
+            "outbound fields (the agent's output: PII, secrets, tone)."
+        )
+    )
+    detectors: list[str] = Field(
+        min_length=1,
+        description="Detector names: pii, secrets, injection, tone, or a custom detector.",
+    )
+    types: list[str] | None = Field(
+        default=None,
+        description="Act only on these finding types (CREDIT_CARD, SECRET …); default: all.",
+    )
+    tools: list[str] = Field(
+        default_factory=lambda: ["*"], description="Tool names or glob patterns (default: all)."
+    )
+    min_score: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Ignore findings scored below this."
+    )
+    action: ContentAction = Field(
+        description=(
+            "block: deny (a result is withheld); redact: replace the findings and go on; "
+            "flag_for_review: hold the action for a human (it does not run); stop_agent: "
+            "deny and set the agent's kill switch; wrap (results only): mark the content as "
+            "untrusted data for the agent."
+        )
+    )
+    style: RedactStyle = Field(default="type_tag", description="How `redact` replaces a finding.")
+
+    @model_validator(mode="after")
+    def _action_fits_target(self) -> DetectorRule:
+        allowed = _ACTIONS_BY_TARGET[self.scan]
+        if self.action not in allowed:
+            raise ValueError(
+                f"action {self.action!r} cannot apply to {self.scan}; "
+                f"use one of {', '.join(sorted(allowed))}"
+            )
+        return self
+
+
+class ToneSettings(_Strict):
+    """Settings of the built-in ``tone`` detector."""
+
+    banned_phrases: list[str] = Field(
+        default_factory=list, description="Phrases outbound text must never contain."
+    )
+    required_disclaimers: list[str] = Field(
+        default_factory=list, description="Text every outbound field checked for tone must contain."
+    )
+    extra_words: list[str] = Field(
+        default_factory=list, description="Words to flag as PROFANITY besides the built-in list."
+    )
+    allowed_words: list[str] = Field(
+        default_factory=list, description="Words of the built-in list to accept."
+    )
+
+
+class QualityCheck(_Strict):
+    """A user's own check of outbound text (an LLM judge, a style checker), with a timeout."""
+
+    name: str
+    call: str | None = Field(
+        default=None,
+        description=(
+            "'module:function' taking (fields, action) and returning True (pass), or False "
+            "or a reason (fail). Omit it when the check is registered with "
+            "@guard.quality_check(name)."
+        ),
+    )
+    tools: list[str] = Field(default_factory=lambda: ["*"], description="Tools it checks.")
+    timeout: Duration = Field(
+        default=timedelta(seconds=5), description="A check that takes longer has failed."
+    )
+    action: Literal["flag_for_review", "block"] = Field(
+        default="flag_for_review",
+        description="What failing (or erroring, or timing out) does.",
+    )
+
+
+class LeakGuard(_Strict):
+    """The A→B leak guard: one owner's data never goes to another owner's recipient.
+
+    Active when some tool declares ``owner:``.
+    """
+
+    action: Literal["block", "redact"] = Field(
+        default="block",
+        description="block: deny the outbound action; redact: cut the other owner's data out.",
+    )
+    min_words: int = Field(
+        default=12,
+        ge=6,
+        description="A passage of another owner's text this many words long is a leak.",
+    )
+    remember: Duration = Field(
+        default=timedelta(days=1),
+        description="How long data an agent has seen stays fingerprinted.",
+    )
+
+
+class DetectorsSection(_Strict):
+    """Content safety: which detectors run on inputs, results and outbound fields."""
+
+    custom: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Your own detectors: name → 'module:Class' (or a module:function returning one). "
+            "Installed packages may also offer detectors in the entry-point group "
+            "'agentguard.detectors'."
+        ),
+    )
+    tone: ToneSettings = Field(default_factory=ToneSettings)
+    rules: list[DetectorRule] = Field(default_factory=list)
+    quality_checks: list[QualityCheck] = Field(default_factory=list)
+    leaks: LeakGuard = Field(default_factory=LeakGuard)
 
 
 class Policy(_Strict):
@@ -144,7 +296,7 @@ class Policy(_Strict):
     approvals: Any = Field(default=None, description="Not enforced by this release: refused.")
     breakers: Any = Field(default=None, description="Not enforced by this release: refused.")
     alerts: Any = Field(default=None, description="Not enforced by this release: refused.")
-    detectors: Any = Field(default=None, description="Not enforced by this release: refused.")
+    detectors: DetectorsSection = Field(default_factory=DetectorsSection)
 
     @field_validator("tools", "roles", "agents")
     @classmethod

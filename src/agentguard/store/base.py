@@ -8,7 +8,7 @@ does what it says or raises :class:`agentguard.errors.StoreUnavailable`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -157,7 +157,38 @@ class ApprovalStore(Protocol):
     def list_approvals(self, state: ApprovalState | None = None) -> list[Approval]: ...
 
 
-class Store(AuditStore, KeyStore, KillSwitchStore, CounterStore, ApprovalStore, Protocol):
+class ProvenanceStore(Protocol):
+    """Fingerprints of owners' data an agent has seen, per scope (a session, or an agent
+    when there is no session), for the A→B leak guard. Prints are keyed hashes, never data.
+    """
+
+    def fingerprint_key(self) -> bytes:
+        """This store's random key for fingerprints (created on first use, then fixed)."""
+        ...
+
+    def remember(
+        self, scope: str, owner: str, prints: Iterable[str], *, at: datetime, until: datetime
+    ) -> None:
+        """Record at ``at`` that ``owner``'s data in ``scope`` has these prints, until
+        ``until``; prints of the scope that expired by ``at`` may be forgotten."""
+        ...
+
+    def owners_of(
+        self, scope: str, prints: Collection[str], at: datetime
+    ) -> dict[str, frozenset[str]]:
+        """For each print known in ``scope`` and not expired at ``at``: its owners."""
+        ...
+
+
+class Store(
+    AuditStore,
+    KeyStore,
+    KillSwitchStore,
+    CounterStore,
+    ApprovalStore,
+    ProvenanceStore,
+    Protocol,
+):
     """Everything agentguard keeps, behind one URL."""
 
     url: str

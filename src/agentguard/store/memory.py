@@ -3,8 +3,9 @@ process and nothing is shared with other processes."""
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -28,6 +29,8 @@ class MemoryStore:
         self._kills: dict[tuple[KillScope, str], Kill] = {}
         self._events: dict[str, list[tuple[float, Decimal]]] = {}
         self._approvals: dict[str, Approval] = {}
+        self._fingerprint_key = os.urandom(32)
+        self._prints: dict[str, dict[str, dict[str, float]]] = {}
 
     def close(self) -> None:
         """Nothing to release."""
@@ -158,3 +161,32 @@ class MemoryStore:
         with self._lock:
             items = [a for a in self._approvals.values() if state is None or a.state is state]
         return sorted(items, key=lambda a: a.created_at)
+
+    # provenance
+    def fingerprint_key(self) -> bytes:
+        return self._fingerprint_key
+
+    def remember(
+        self, scope: str, owner: str, prints: Iterable[str], *, at: datetime, until: datetime
+    ) -> None:
+        stamp = until.timestamp()
+        with self._lock:
+            known = self._prints.setdefault(scope, {})
+            for item in prints:
+                owners = known.setdefault(item, {})
+                owners[owner] = max(owners.get(owner, 0.0), stamp)
+
+    def owners_of(
+        self, scope: str, prints: Collection[str], at: datetime
+    ) -> dict[str, frozenset[str]]:
+        stamp = at.timestamp()
+        with self._lock:
+            known = self._prints.get(scope, {})
+            found: dict[str, frozenset[str]] = {}
+            for item in prints:
+                owners = known.get(item)
+                if owners:
+                    live = frozenset(o for o, until in owners.items() if until > stamp)
+                    if live:
+                        found[item] = live
+            return found

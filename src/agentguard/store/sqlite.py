@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -88,6 +89,17 @@ CREATE TABLE IF NOT EXISTS approvals (
     decided_at TEXT,
     note       TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provenance (
+    scope   TEXT NOT NULL,
+    print   TEXT NOT NULL,
+    owner   TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (scope, print, owner)
+) WITHOUT ROWID;
 """
 
 _SYNC_MODES = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
@@ -119,6 +131,7 @@ class SQLiteStore:
                 f"unknown synchronous mode {synchronous!r}; use one of {', '.join(_SYNC_MODES)}"
             )
         self._lock = threading.RLock()
+        self._key: bytes | None = None
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreUnavailable(
@@ -383,7 +396,65 @@ class SQLiteStore:
 
         return [_approval(row) for row in self._run(work)]
 
+    # ---------------------------------------------------------------- provenance
 
+    def fingerprint_key(self) -> bytes:
+        if self._key is None:
+
+            def work(db: sqlite3.Connection) -> bytes:
+                db.execute(
+                    "INSERT OR IGNORE INTO meta (name, value) VALUES ('fingerprint_key', ?)",
+                    (os.urandom(32),),
+                )
+                row = db.execute("SELECT value FROM meta WHERE name = 'fingerprint_key'").fetchone()
+                return bytes(row[0])
+
+            self._key = self._write(work)
+        return self._key
+
+    def remember(
+        self, scope: str, owner: str, prints: Iterable[str], *, at: datetime, until: datetime
+    ) -> None:
+        stamp = until.timestamp()
+        rows = [(scope, item, owner, stamp) for item in prints]
+        if not rows:
+            return
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany(_REMEMBER, rows)
+            # Forget what has expired in this scope, so a long-lived agent's table stays small.
+            db.execute(
+                "DELETE FROM provenance WHERE scope = ? AND expires <= ?", (scope, at.timestamp())
+            )
+
+        self._write(work)
+
+    def owners_of(
+        self, scope: str, prints: Collection[str], at: datetime
+    ) -> dict[str, frozenset[str]]:
+        items = list(dict.fromkeys(prints))
+        stamp = at.timestamp()
+
+        def work(db: sqlite3.Connection) -> dict[str, set[str]]:
+            found: dict[str, set[str]] = {}
+            for start in range(0, len(items), 500):
+                chunk = items[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for item, owner in db.execute(
+                    "SELECT print, owner FROM provenance WHERE scope = ? AND expires > ? "
+                    f"AND print IN ({marks})",
+                    (scope, stamp, *chunk),
+                ):
+                    found.setdefault(item, set()).add(owner)
+            return found
+
+        return {k: frozenset(v) for k, v in self._run(work).items()}
+
+
+_REMEMBER = (
+    "INSERT INTO provenance (scope, print, owner, expires) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (scope, print, owner) DO UPDATE SET expires = max(expires, excluded.expires)"
+)
 _FIND_KILLS = (
     "SELECT scope, target, reason, set_at, set_by FROM kills "
     "WHERE (scope, target) IN (('all', '*'), ('agent', ?), ('tool', ?))"
