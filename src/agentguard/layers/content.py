@@ -11,6 +11,7 @@ finding types and the detector — never the content.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ _MIN_LENGTH = 3
 
 WRAP_OPEN = "<untrusted-content"
 WRAP_CLOSE = "</untrusted-content>"
+_MARKER = re.compile(r"<(/?)\s*untrusted-content", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +235,7 @@ def _apply_wraps(value: Any, hits: Sequence[_Hit], tool: str) -> Any:
 def wrap_untrusted(text: str, tool: str, kinds: Iterable[str]) -> str:
     """Mark ``text`` as untrusted data for the agent. Markers inside the text are defused,
     so the content cannot close the wrapper early and pose as trusted text."""
-    inner = text.replace(WRAP_OPEN, "<untrusted-content\u2024").replace(
-        WRAP_CLOSE, "</untrusted-content\u2024>"
-    )
+    inner = _MARKER.sub("\u2039\\1untrusted-content", text)
     found = ",".join(sorted(kinds))
     return (
         f'{WRAP_OPEN} source="tool:{tool}" findings="{found}" note="data from a tool, '

@@ -108,15 +108,16 @@ class LeakLayer:
             _reason(path, action.tool, found, who, self._settings.action)
             for path, _, found in leaks
         )
-        if self._settings.action == "block":
-            return Verdict(Step.DENY, reasons)
         spans = {path: [s for leak in found for s in leak.spans] for path, _, found in leaks}
 
         def cut(path: Path, text: str) -> str:
             return _cut(text, spans[path]) if path in spans else text
 
+        # Either way the other owner's data is cut out of the action: a blocked action is
+        # audited without the data it tried to leak.
         redacted = action.with_changes(args=replace_strings(action.args, cut))
-        return Verdict(Step.CONTINUE, reasons, redacted)
+        step = Step.DENY if self._settings.action == "block" else Step.CONTINUE
+        return Verdict(step, reasons, redacted)
 
     def _recipient_owners(self, action: Action) -> tuple[frozenset[str], str]:
         """The owner whose data the recipients may receive (empty: none), and a phrase
