@@ -49,14 +49,15 @@ def import_target(target: str) -> Any:
 def as_detector(obj: Any, name: str) -> Detector:
     """A detector from an instance, a class or a factory; checks the protocol."""
     candidate = obj
-    if not isinstance(obj, Detector) and callable(obj):
+    # A class has the protocol's attributes too, so classes are always instantiated.
+    if isinstance(obj, type) or (not isinstance(obj, Detector) and callable(obj)):
         try:
             candidate = obj()
         except Exception as exc:
             raise DetectorLoadError(
                 f"detector {name!r} could not be created ({type(exc).__name__}: {exc})"
             ) from None
-    if not isinstance(candidate, Detector):
+    if isinstance(candidate, type) or not isinstance(candidate, Detector):
         raise DetectorLoadError(
             f"detector {name!r} does not provide name, types and detect(text) -> list[Finding]"
         )
