@@ -194,6 +194,7 @@ def test_owner_read_from_the_result(world: Any) -> None:
     agent.call("read_any", key="cust_A")
     with pytest.raises(ContentBlocked):
         agent.call("send_email", to="ben@pallet-co.test", body=f"The client is {A_PASSAGE}.")
+    assert sent == []
 
 
 def test_sessions_are_separate_scopes(world: Any) -> None:
