@@ -394,7 +394,14 @@ class Guard:
                     from agentguard.detect.pii import PIIDetector
                     from agentguard.detect.secrets import SecretsDetector
 
-                    self._detectors = (SecretsDetector(), PIIDetector())
+                    # The policy's own instances when it uses the families: the detector
+                    # memo then serves the audit and the leak guard from the rules' scans.
+                    secrets = self.policy.detectors.get("secrets")
+                    pii = self.policy.detectors.get("pii")
+                    self._detectors = (
+                        secrets if isinstance(secrets, SecretsDetector) else SecretsDetector(),
+                        pii if isinstance(pii, PIIDetector) else PIIDetector(),
+                    )
         return self._detectors
 
     # --------------------------------------------------------------- controls

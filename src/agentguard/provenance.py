@@ -22,6 +22,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from agentguard.detect import memo
 from agentguard.detect.base import Detector, Finding
 
 #: words per passage shingle
@@ -71,7 +72,7 @@ class Fingerprinter:
     def values(self, text: str) -> list[Located]:
         found: list[Located] = []
         for detector in self.detectors:
-            for finding in detector.detect(text):
+            for finding in memo.detect(detector, text):
                 if finding.score < MIN_SCORE or finding.end <= finding.start:
                     continue
                 norm = normalise(finding, text)

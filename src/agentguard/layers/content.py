@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agentguard.detect import memo
 from agentguard.detect.base import Detector, Finding
 from agentguard.detect.redact import redact
 from agentguard.pipeline import (
@@ -153,7 +154,7 @@ def _scan(
                 key = (id(detector), path)
                 findings = cache.get(key)
                 if findings is None:
-                    findings = detector.detect(text)
+                    findings = memo.detect(detector, text)
                     cache[key] = findings
                 found.extend(
                     f
