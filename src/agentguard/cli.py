@@ -121,6 +121,7 @@ def check(policy: PolicyOpt = DEFAULT_POLICY) -> None:
     table.add_column("tool")
     table.add_column("risk")
     table.add_column("decision")
+    table.add_column("content checks")
     for agent_name, agent in sorted(model.agents.items()):
         for tool_name in sorted(model.tools):
             plan = loaded.plan(agent_name, tool_name)
@@ -131,6 +132,7 @@ def check(policy: PolicyOpt = DEFAULT_POLICY) -> None:
                 tool_name,
                 str(model.tools[tool_name].risk),
                 _describe_plan(plan),
+                _describe_content(loaded, tool_name),
             )
     out.print(table)
     unused = sorted(t for t in model.tools if not any(loaded.plan(a, t) for a in model.agents))
@@ -140,6 +142,28 @@ def check(policy: PolicyOpt = DEFAULT_POLICY) -> None:
     )
     if unused:
         out.print(f"tools no agent may use: {', '.join(unused)}")
+
+
+def _describe_content(loaded: Any, tool: str) -> str:
+    """The detector rules, quality checks and leak role of one tool, in a few words."""
+    from agentguard.policy.content import matches_any
+
+    section = loaded.model.detectors
+    spec = loaded.model.tools[tool]
+    parts: list[str] = []
+    for index, rule in enumerate(section.rules, 1):
+        if rule.scan == "outbound" and not spec.outbound:
+            continue
+        if matches_any(tool, rule.tools):
+            parts.append(f"#{index} {rule.scan}: {'+'.join(rule.detectors)} → {rule.action}")
+    for check in section.quality_checks:
+        if spec.outbound and matches_any(tool, check.tools):
+            parts.append(f"quality {check.name} → {check.action}")
+    if spec.owner is not None:
+        parts.append(f"owner {spec.owner}")
+    if loaded.owners and spec.outbound:
+        parts.append(f"leak guard ({section.leaks.action})")
+    return "; ".join(parts)
 
 
 def _describe_plan(plan: Any) -> str:
