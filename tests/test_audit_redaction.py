@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agentguard import Guard
+from agentguard import Denied, Guard
 from agentguard.policy import LoadedPolicy
 from agentguard.store import AuditQuery
 
@@ -72,6 +72,8 @@ def test_sensitive_values_never_reach_the_audit_file(
         )
     except RuntimeError:
         assert where == "exception"
+    except Denied:  # the starter policy's content rules may refuse a secret in the body
+        assert where == "argument"
     records = [r.body for r in guard.store.search(AuditQuery())]
     assert records and all(value not in text for text in records)
     guard.close()

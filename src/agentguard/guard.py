@@ -80,6 +80,7 @@ class Guard:
         self.owner_resolver = owner_resolver
         self._quality: dict[str, QualityFunction] = {}
         self._detector_lock = threading.Lock()
+        self._key: bytes | None = None
         self._detectors: tuple[Detector, ...] | None = None
         self.store: Store = (
             open_store(store or DEFAULT_URL) if store is None or isinstance(store, str) else store
@@ -347,17 +348,26 @@ class Guard:
         else:
             error_text = error
         recorded_input: Any = mask(action.args, sensitive, secrets)
+        session, subject = action.session, action.subject
         recorded_output: Any = mask(output, (), secrets) if output is not None else None
         recorded_meta: Any = mask(action.metadata, (), secrets) if action.metadata else {}
         if self.redact_audit:
             # PII and credentials found by the detectors are replaced by a short hash of the
             # value ([EMAIL:3f2a…]): equal values still correlate, none is stored in clear.
             detectors = self._audit_detectors()
-            recorded_input = redact_value(recorded_input, detectors)
-            recorded_output = redact_value(recorded_output, detectors)
-            recorded_meta = redact_value(recorded_meta, detectors)
+            # Tags are keyed with the store's own key: a tag of an SSN cannot be reversed by
+            # hashing the billion candidates without it.
+            key = self._tag_key()
+            recorded_input = redact_value(recorded_input, detectors, key=key)
+            recorded_output = redact_value(recorded_output, detectors, key=key)
+            recorded_meta = redact_value(recorded_meta, detectors, key=key)
             if error_text is not None:
-                error_text = str(redact_value(error_text, detectors))
+                error_text = str(redact_value(error_text, detectors, key=key))
+            # A customer may be identified by an email address: session and subject too.
+            if session is not None:
+                session = str(redact_value(session, detectors, key=key))
+            if subject is not None:
+                subject = str(redact_value(subject, detectors, key=key))
         entry = AuditEntry(
             timestamp=timestamp,
             kind="action",
@@ -372,8 +382,8 @@ class Guard:
             reasons=[r.as_dict() for r in decision.reasons],
             cost=spec.cost if spec is not None and status == "executed" else None,
             duration_ms=round((time.perf_counter_ns() - started_ns) / 1e6, 3),
-            session=action.session,
-            subject=action.subject,
+            session=session,
+            subject=subject,
             key_id=action.key_id,
             metadata=recorded_meta,
         )
@@ -386,6 +396,11 @@ class Guard:
                     f"({exc.message}); the result is withheld"
                 ) from None
             raise
+
+    def _tag_key(self) -> bytes:
+        if self._key is None:
+            self._key = self.store.fingerprint_key()
+        return self._key
 
     def _audit_detectors(self) -> tuple[Detector, ...]:
         if self._detectors is None:  # imported on first use: phonenumbers takes ~0.3 s to load

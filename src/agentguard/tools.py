@@ -24,9 +24,25 @@ class BindError(ValueError):
 
 
 def safe_name(name: object) -> str:
-    """An argument name fit to print: attacker-chosen keys are not echoed verbatim."""
+    """An argument name fit to print: attacker-chosen keys are not echoed verbatim.
+
+    A path of identifier-like parts (``items.2.sku``) is printed; anything else — and any
+    part that looks like a token rather than a name (a long run of letters mixed with
+    digits, as in ``ghp_…`` or ``AKIA…`` used as a mapping key) — is not.
+    """
     text = str(name)
-    return repr(text) if _SAFE_NAME.match(text) else "an argument with an unusual name"
+    if not _SAFE_NAME.match(text) or any(_token_like(p) for p in _PIECES.split(text)):
+        return "an argument with an unusual name"
+    return repr(text)
+
+
+_PIECES = re.compile(r"[._-]")
+
+
+def _token_like(piece: str) -> bool:
+    if len(piece) >= 24:
+        return True
+    return len(piece) >= 10 and any(c.isdigit() for c in piece) and any(c.isalpha() for c in piece)
 
 
 @dataclass(frozen=True)

@@ -268,3 +268,21 @@ def test_owner_ids_are_shown_when_they_look_like_ids(owner: str, shown: str) -> 
 @pytest.mark.parametrize("owner", ["ana@rotterdam-shipping.nl", "cust 4556737586899855", "1234567"])
 def test_owner_ids_that_may_be_personal_data_are_hashed(owner: str) -> None:
     assert describe_owner(owner).startswith("owner#") and owner not in describe_owner(owner)
+
+
+def test_an_owner_id_that_is_an_email_address_is_stored_hashed(world: Any) -> None:
+    guard, sent = world
+    ACCOUNTS["ana@rotterdam-shipping.nl"] = ACCOUNTS["cust_A"]
+    try:
+        guard.agent("bot").call("read_account", customer_id="ana@rotterdam-shipping.nl")
+    finally:
+        del ACCOUNTS["ana@rotterdam-shipping.nl"]
+    owners = {o for (o,) in guard.store._db.execute("SELECT owner FROM provenance")}  # type: ignore[attr-defined]
+    [owner] = owners
+    assert owner.startswith("owner#") and "rotterdam" not in owner
+    with pytest.raises(ContentBlocked) as caught:
+        guard.agent("bot").call(
+            "send_email", to="ben@pallet-co.test", body=f"The client is {A_PASSAGE}."
+        )
+    assert "rotterdam" not in str(caught.value) and owner in str(caught.value)
+    assert sent == []

@@ -13,7 +13,9 @@ overlapping spans.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Literal
 
 from agentguard.detect.base import Detector, Finding
@@ -39,8 +41,15 @@ def merge_spans(findings: Iterable[Finding]) -> list[tuple[int, int, str]]:
     return [(start, end, kind) for start, end, kind, _ in spans]
 
 
-def redact(text: str, findings: Iterable[Finding], style: Style = "mask") -> str:
-    """Replace every finding's span in ``text`` according to ``style``."""
+def redact(
+    text: str, findings: Iterable[Finding], style: Style = "mask", *, key: bytes | None = None
+) -> str:
+    """Replace every finding's span in ``text`` according to ``style``.
+
+    With ``style="hash"`` and a ``key``, tags are keyed (HMAC-style BLAKE2b): equal values
+    still get equal tags, but a tag cannot be reversed by hashing guesses (an SSN has only
+    about a billion) without the key.
+    """
     if style not in STYLES:
         raise ValueError(f"unknown redaction style {style!r}; use one of {', '.join(STYLES)}")
     parts: list[str] = []
@@ -54,7 +63,11 @@ def redact(text: str, findings: Iterable[Finding], style: Style = "mask") -> str
         if style == "mask":
             parts.append("*" * min(len(value), 8))
         elif style == "hash":
-            digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+            raw = value.encode("utf-8", "surrogatepass")
+            if key is None:
+                digest = hashlib.sha256(raw).hexdigest()[:12]
+            else:
+                digest = hashlib.blake2b(raw, digest_size=6, key=key).hexdigest()
             parts.append(f"[{kind}:{digest}]")
         else:
             parts.append(f"[{kind}]")
@@ -70,38 +83,76 @@ def redact_value(
     style: Style = "hash",
     min_score: float = 0.3,
     min_length: int = 6,
+    key: bytes | None = None,
 ) -> object:
     """A copy of a JSON-like value with every finding in every string redacted.
 
-    Strings shorter than ``min_length`` cannot hold an email, a card or a key and are left
-    alone, so small values cost nothing. Mapping keys are kept; values are walked.
+    Mapping keys are strings like any other (a result keyed by email address), and an
+    integer or a decimal is redacted as the digits it is written with (a card number stored
+    as a number): a number with a finding becomes the redacted string. Strings and numbers
+    shorter than ``min_length`` cannot hold an email, a card or a key and are left alone,
+    so small values cost nothing.
     """
     chosen = tuple(detectors)
-    return _redact_value(value, chosen, style, min_score, min_length)
+    return _redact_value(value, chosen, style, min_score, min_length, key)
+
+
+#: an escape sequence in a repr or a JSON text (\n, \t, \x0b, \u00e9 …)
+_ESCAPE = re.compile(r"\\(?:[nrtfvab0]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})")
+
+
+def _findings(text: str, detectors: tuple[Detector, ...], min_score: float) -> list[Finding]:
+    findings = [f for d in detectors for f in d.detect(text) if f.score >= min_score]
+    if "\\" in text:
+        # A repr or a JSON text writes a newline as a backslash and an "n", which then
+        # sticks to the value after it (\nghp_…, KeyError: '…\nana@…'), and detectors that
+        # want a word boundary before a token miss it. Look again with every escape blanked
+        # out: the blanks are as long as the escapes, so the offsets of both passes agree.
+        blanked = _ESCAPE.sub(lambda m: " " * len(m.group()), text)
+        if blanked != text:
+            findings += [f for d in detectors for f in d.detect(blanked) if f.score >= min_score]
+    return findings
 
 
 def _redact_value(
-    value: object, detectors: tuple[Detector, ...], style: Style, min_score: float, min_length: int
+    value: object,
+    detectors: tuple[Detector, ...],
+    style: Style,
+    min_score: float,
+    min_length: int,
+    key: bytes | None = None,
 ) -> object:
     kind = type(value)
     if kind is str:
         text: str = value  # type: ignore[assignment]
         if len(text) < min_length:
             return value
-        findings = [f for d in detectors for f in d.detect(text) if f.score >= min_score]
-        return redact(text, findings, style) if findings else value
+        findings = _findings(text, detectors, min_score)
+        return redact(text, findings, style, key=key) if findings else value
     if kind is dict:
         items: dict[object, object] = value  # type: ignore[assignment]
         out = {}
         changed = False
-        for key, item in items.items():
-            new = _redact_value(item, detectors, style, min_score, min_length)
-            changed = changed or new is not item
-            out[key] = new
+        for name, item in items.items():
+            new_name = name
+            if type(name) is str:
+                new_name = _redact_value(name, detectors, style, min_score, min_length, key)
+            new = _redact_value(item, detectors, style, min_score, min_length, key)
+            changed = changed or new is not item or new_name is not name
+            out[new_name] = new
         return out if changed else value
+    if kind is int or kind is Decimal:
+        try:
+            digits = str(value)
+        except ValueError:  # an integer too long to print (sys.get_int_max_str_digits)
+            return value
+        if len(digits) < min_length:
+            return value
+        findings = _findings(digits, detectors, min_score)
+        return redact(digits, findings, style, key=key) if findings else value
     if kind is list or kind is tuple:
         seq: list[object] = list(value)  # type: ignore[call-overload]
-        new_items = [_redact_value(v, detectors, style, min_score, min_length) for v in seq]
+        new_items = [_redact_value(v, detectors, style, min_score, min_length, key) for v in seq]
         if any(a is not b for a, b in zip(new_items, seq, strict=True)):
             return new_items
         return value

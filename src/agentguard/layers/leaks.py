@@ -95,6 +95,8 @@ class LeakLayer:
         if not known:
             return CONTINUE
         allowed, who = self._recipient_owners(action)
+        key = self._store.fingerprint_key()
+        allowed = frozenset(owner_label(o, key) for o in allowed)
         leaks: list[tuple[Path, str, list[Leak]]] = []
         for path, text, values, passages in located:
             found_leaks = assess(
@@ -182,7 +184,7 @@ class LeakLayer:
         now = self._clock.now()
         self._store.remember(
             _scope(action),
-            owners[0],
+            owner_label(owners[0], self._store.fingerprint_key()),
             self._prints().of_texts(texts),
             at=now,
             until=now + self._remember,
@@ -221,12 +223,23 @@ def _single(owners: Sequence[str]) -> frozenset[str]:
     return distinct if len(distinct) == 1 else frozenset()
 
 
+def owner_label(owner: str, key: bytes) -> str:
+    """How an owner is stored and compared: identifiers (``cust_42``) as they are, anything
+    that might be personal data (an email address, a long number) as a keyed hash, so the
+    store never holds it in clear."""
+    if owner == UNKNOWN_OWNER or (_PRINTABLE_OWNER.match(owner) and not _LONG_NUMBER.search(owner)):
+        return owner
+    digest = hashlib.blake2b(owner.encode("utf-8", "surrogatepass"), digest_size=6, key=key)
+    return "owner#" + digest.hexdigest()
+
+
 def describe_owner(owner: str) -> str:
-    """An owner id fit to print: identifiers as they are, anything that might be personal
-    data (an email address, a long number) as a short hash."""
+    """An owner label fit to print (see :func:`owner_label`)."""
+    if owner.startswith("owner#") or owner == UNKNOWN_OWNER:
+        return owner
     if _PRINTABLE_OWNER.match(owner) and not _LONG_NUMBER.search(owner):
         return repr(owner)
-    return "owner#" + hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return "owner#" + hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def _reason(path: Path, tool: str, leaks: list[Leak], who: str, action: str) -> Reason:
@@ -262,4 +275,4 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-__all__ = ["LeakLayer", "Located", "OwnerResolver", "describe_owner"]
+__all__ = ["LeakLayer", "Located", "OwnerResolver", "describe_owner", "owner_label"]
