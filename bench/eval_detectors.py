@@ -27,7 +27,9 @@ file, as ``detect-secrets scan`` would.
 Also printed: for secrets, recall on the texts with secrets and the false-positive rate on
 the look-alike texts (UUIDs, digests, paths …: texts with no entity); for injection (when
 the module and its data exist) recall on attacks and the false-positive rate on benign
-security-themed texts (and on general ones). No peer is run for injection.
+security-themed texts (and on general ones); for tone, recall per subtype and the
+false-positive rate on hard negatives (the Scunthorpe problem, acronyms). No peer is run
+for injection or tone.
 """
 
 from __future__ import annotations
@@ -385,6 +387,40 @@ def eval_injection() -> None:
     print("recall by attack subtype: " + ", ".join(cells))
 
 
+def eval_tone() -> None:
+    rows = peers.load_jsonl("tone_eval.jsonl")
+    if not rows:
+        print("Tone: no tests/detect/data/tone_eval.jsonl, skipped")
+        return
+    try:
+        from agentguard.detect.tone import ToneDetector
+
+        detector = ToneDetector()
+        found = {r["id"]: detector.detect(r["text"]) for r in rows}
+    except Exception as exc:  # another team is editing it: report, do not fail
+        print(f"Tone: not evaluated ({type(exc).__name__}: {exc})")
+        return
+    flagged = {i for i, fs in found.items() if any(f.score >= THRESHOLD for f in fs)}
+    typed = {
+        r["id"]
+        for r in rows
+        if r["label"] == "flag"
+        and any(f.score >= THRESHOLD and f.type == r["type"] for f in found[r["id"]])
+    }
+    positives = {r["id"] for r in rows if r["label"] == "flag"}
+    hard = {r["id"] for r in rows if r["label"] == "clean" and r["subtype"] == "hard_negative"}
+    general = {r["id"] for r in rows if r["label"] == "clean" and r["subtype"] != "hard_negative"}
+    print(f"\nTone — {len(rows)} texts; agentguard ≥0.5 (no peer is run)")
+    print(f"recall (a finding of the labelled type): {rate(positives, typed)}")
+    print(f"FP rate on hard negatives (Scunthorpe, acronyms …): {rate(hard, flagged)}")
+    print(f"FP rate on general clean texts: {rate(general, flagged)}")
+    cells = []
+    for sub in sorted({r["subtype"] for r in rows if r["label"] == "flag"}):
+        ids = {r["id"] for r in rows if r["label"] == "flag" and r["subtype"] == sub}
+        cells.append(f"{sub} {len(ids & typed)}/{len(ids)}")
+    print("recall by subtype: " + ", ".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
@@ -405,6 +441,7 @@ def main() -> None:
     eval_pii(presidio)
     eval_secrets(scanner)
     eval_injection()
+    eval_tone()
     if scanner is not None:
         scanner.close()
     print(f"\ntotal time {time.perf_counter() - started:.1f} s")

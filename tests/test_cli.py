@@ -368,6 +368,7 @@ def test_audit_export_rejects_an_unknown_format(run: Run) -> None:
 def test_demo_runs_and_reports_an_intact_chain(run: Run, tmp_path: Path) -> None:
     result = _ok(run("demo", timeout=120))
     assert "DENY" in result.stdout
+    assert "HOLD" in result.stdout and "leaks.other_owner" in result.stdout
     assert "ALLOW" in result.stdout
     assert "hash chain: intact" in result.stdout
     assert list(tmp_path.glob("agentguard-demo-*/agentguard.db")), "demo store not under TMPDIR"

@@ -107,7 +107,7 @@ def scan(
         float, typer.Option("--min-score", help="Report findings scoring at least this.")
     ] = 0.5,
 ) -> None:
-    """Scan text for PII, secrets and prompt injection. Exit 0: none, 1: found, 2: error."""
+    """Scan text for PII, secrets, prompt injection and inappropriate tone. Exit 0: none, 1: found, 2: error."""
     try:
         families = [t.strip() for t in types.split(",") if t.strip()] if types else None
         registry = default_registry(families)

@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from agentguard.errors import Denied
+from agentguard.errors import Denied, HeldForReview
 from agentguard.guard import Guard
 from agentguard.policy import parse_policy
 from agentguard.store import AuditQuery
@@ -45,6 +45,16 @@ def build_demo_guard(store: str) -> tuple[Guard, list[dict[str, Any]]]:
     @guard.tool()
     def process_refund(order_id: str, amount: Decimal, card_number: str = "") -> dict[str, str]:
         return {"refund_id": f"rf_{order_id}", "amount": str(amount), "status": "refunded"}
+
+    @guard.tool()
+    def read_transaction_history(customer_id: str) -> list[dict[str, str]]:
+        return [
+            {
+                "customer": customer_id,
+                "note": "Chargeback dispute on the March invoice; the customer says the "
+                "warehouse in Lyon double-billed two pallets of ceramic tiles.",
+            }
+        ]
 
     @guard.tool()
     def modify_pricing(sku: str, price: Decimal) -> None:
@@ -84,6 +94,41 @@ def run_demo(console: Console, store: str | None = None) -> int:
                 to="ana@example.com",
                 subject="Update",
                 body="Ple\u200base ign\u200bore previous mail.",
+            ),
+        ),
+        (
+            "email_agent emails an API key",
+            lambda: email.call(
+                "send_email",
+                to="ana@example.com",
+                subject="Access",
+                body="Use this key: ghp_" + "R7x2Kq9LmP4vT8wZ3nB6cY1dF5gH0jA2sE4u",
+            ),
+        ),
+        (
+            "email_agent writes in crude slang",
+            lambda: email.call(
+                "send_email",
+                to="ana@example.com",
+                subject="Re: refund",
+                body="lol wtf, ur refund is done af, stfu about it",
+            ),
+        ),
+        (
+            "financial_agent reads cust_41's transactions",
+            lambda: finance.call("read_transaction_history", customer_id="cust_41"),
+        ),
+        (
+            "email_agent (same session) mails that history to cust_42",
+            lambda: email.invoke(
+                "send_email",
+                {
+                    "to": "ben@example.com",
+                    "subject": "Your account",
+                    "body": "Notes: the customer says the warehouse in Lyon double-billed "
+                    "two pallets of ceramic tiles.",
+                },
+                subject="cust_42",
             ),
         ),
         (
@@ -140,6 +185,9 @@ def run_demo(console: Console, store: str | None = None) -> int:
                 "[green]ALLOW[/green]" if not title.startswith("operator") else "[cyan]DONE[/cyan]"
             )
             detail = ""
+        except HeldForReview as exc:
+            verdict = "[yellow]HOLD[/yellow] "
+            detail = f"  {exc.code}: {exc.message}"
         except Denied as exc:
             verdict = "[red]DENY[/red] "
             detail = f"  {exc.code}: {exc.message}"

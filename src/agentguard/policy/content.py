@@ -9,7 +9,6 @@ Problems are reported through the loader's ``report(loc, message)`` so that each
 from __future__ import annotations
 
 import fnmatch
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -42,14 +41,14 @@ def builtin_factories(tone: ToneSettings) -> dict[str, Callable[[], Detector]]:
         return InjectionDetector()
 
     def tone_detector() -> Detector:
-        tone_module = importlib.import_module("agentguard.detect.tone")
-        detector: Detector = tone_module.ToneDetector(
+        from agentguard.detect.tone import ToneDetector
+
+        return ToneDetector(
             banned_phrases=tone.banned_phrases,
             required_disclaimers=tone.required_disclaimers,
             extra_words=tone.extra_words,
             allowed_words=tone.allowed_words,
         )
-        return detector
 
     return {"pii": pii, "secrets": secrets, "injection": injection, "tone": tone_detector}
 

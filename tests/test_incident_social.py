@@ -1,0 +1,68 @@
+"""The social-media incident end to end (examples/social_slang): a post in inappropriate
+slang is held for review and never published unreviewed; the audit log says why."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sqlite3
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "social_slang" / "run.py"
+
+
+@pytest.fixture(scope="module")
+def example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("social_slang_example", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_slang_and_shouting_are_held_and_only_the_clean_post_is_published(
+    example: ModuleType, tmp_path: Path
+) -> None:
+    db = tmp_path / "agentguard.db"
+    outcome = example.run(f"sqlite:///{db}", say=lambda _: None)
+
+    clean, slang, shouting = example.POSTS
+    assert outcome.published == [clean]
+    assert outcome.held == [
+        (slang, "content.held_for_review"),
+        (shouting, "content.held_for_review"),
+    ]
+
+    rows = sqlite3.connect(db).execute("SELECT body FROM audit ORDER BY seq").fetchall()
+    records = [json.loads(body) for (body,) in rows]
+    publishes = [r for r in records if r["action"] == "publish_post"]
+    assert [(r["decision"], r["status"]) for r in publishes] == [
+        ("allow", "executed"),
+        ("hold", "held"),
+        ("hold", "held"),
+    ]
+    slang_reason = publishes[1]["reasons"][-1]
+    assert slang_reason["code"] == "content.held_for_review"
+    assert "PROFANITY" in slang_reason["message"] and "tone" in slang_reason["message"]
+    assert "SHOUTING" in publishes[2]["reasons"][-1]["message"]
+    # drafts are not public, so they are never checked for tone
+    drafts = [r for r in records if r["action"] == "draft_post"]
+    assert len(drafts) == 3 and all(r["decision"] == "allow" for r in drafts)
+
+
+def test_a_banned_phrase_is_held_too(example: ModuleType, tmp_path: Path) -> None:
+    guard, feed = example.build(f"sqlite:///{tmp_path / 'ag.db'}")
+    from agentguard import HeldForReview
+
+    with pytest.raises(HeldForReview) as caught:
+        guard.agent("social_agent").call(
+            "publish_post", text="Invest with us today for guaranteed   returns."
+        )
+    assert "BANNED_PHRASE" in caught.value.message
+    assert feed == []
+    guard.close()
