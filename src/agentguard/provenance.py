@@ -9,9 +9,9 @@ Two kinds of fingerprint are taken from text an owner's tool returned:
   ``p:<hash>``; a passage of another owner's text copied into an outbound message shows as
   a run of matching shingles.
 
-Hashes are keyed (BLAKE2b with the store's own random key, 64 bits), so the store holds no
-value in clear and a stolen table cannot be checked against guessed phone numbers without
-the key. :func:`assess` compares an outbound text's fingerprints with the owners the store
+Hashes are keyed (BLAKE2b with the store's own random key, 64 bits; a passage's print is a
+polynomial rolling hash of its words' keyed hashes), so the store holds no value in clear
+and a stolen table cannot be checked against guessed phone numbers without the key. :func:`assess` compares an outbound text's fingerprints with the owners the store
 knows and returns what belongs to someone other than the recipient.
 """
 
@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from agentguard.detect import memo
 from agentguard.detect.base import Detector, Finding
@@ -47,14 +48,18 @@ def normalise(finding: Finding, text: str) -> str:
     return _SPACE.sub(" ", value).strip().casefold()
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
-    """A fingerprint found in one text, with the character span it covers."""
+class Located(NamedTuple):
+    """A value's fingerprint found in one text, with the character span it covers."""
 
     print: str
     start: int
     end: int
-    words: int  # words covered (0 for a value)
+
+
+_MASK = (1 << 64) - 1
+_BASE = 0x100000001B3  # odd, so the rolling combination loses no bits of a word's hash
+_BASE_TOP = pow(_BASE, SHINGLE_WORDS - 1, 1 << 64)
+_MAX_WORDS_CACHED = 200_000
 
 
 @dataclass(slots=True)
@@ -63,11 +68,22 @@ class Fingerprinter:
 
     key: bytes
     detectors: Sequence[Detector]
-    _cache: dict[str, str] = field(default_factory=dict, repr=False)
+    _words: dict[str, int] = field(default_factory=dict, repr=False)
 
     def _hash(self, kind: str, text: str) -> str:
         digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8, key=self.key)
         return f"{kind}:{digest.hexdigest()}"
+
+    def _word(self, word: str) -> int:
+        value = self._words.get(word)
+        if value is None:
+            digest = hashlib.blake2b(
+                word.encode("utf-8", "surrogatepass"), digest_size=8, key=self.key
+            ).digest()
+            value = int.from_bytes(digest, "little")
+            if len(self._words) < _MAX_WORDS_CACHED:
+                self._words[word] = value
+        return value
 
     def values(self, text: str) -> list[Located]:
         found: list[Located] = []
@@ -78,29 +94,64 @@ class Fingerprinter:
                 norm = normalise(finding, text)
                 if len(norm) >= 4:
                     key = f"{finding.type}\x00{norm}"
-                    found.append(Located(self._hash("v", key), finding.start, finding.end, 0))
+                    found.append(Located(self._hash("v", key), finding.start, finding.end))
         return found
 
-    def passages(self, text: str) -> list[Located]:
-        words = [(m.start(), m.end(), m.group().casefold()) for m in _WORD.finditer(text)]
-        found: list[Located] = []
-        for i in range(len(words) - SHINGLE_WORDS + 1):
-            run = words[i : i + SHINGLE_WORDS]
-            shingle = " ".join(w for _, _, w in run)
-            found.append(Located(self._hash("p", shingle), run[0][0], run[-1][1], SHINGLE_WORDS))
-        return found
+    def passages(self, text: str) -> Passages:
+        """One print per run of SHINGLE_WORDS words: a polynomial rolling hash over the
+        words' keyed hashes (each word is hashed once and remembered), so a shingle costs a
+        few integer operations instead of a string join and a hash."""
+        words = _WORD.findall(text)
+        size = SHINGLE_WORDS
+        if len(words) < size:
+            return Passages(text, [])
+        word = self._word
+        hashes = [word(w.casefold()) for w in words]
+        rolling = 0
+        for value in hashes[:size]:
+            rolling = (rolling * _BASE + value) & _MASK
+        values = [rolling]
+        for old, new in zip(hashes, hashes[size:], strict=False):
+            rolling = ((rolling - old * _BASE_TOP) * _BASE + new) & _MASK
+            values.append(rolling)
+        return Passages(text, [f"p:{v:016x}" for v in values])
 
     def of_texts(self, texts: Iterable[str]) -> set[str]:
         """Every print of an owner's texts (values and passages), at most MAX_PRINTS."""
         prints: set[str] = set()
         for text in texts:
             prints.update(p.print for p in self.values(text))
-            prints.update(p.print for p in self.passages(text))
+            prints.update(self.passages(text).prints)
         if len(prints) > MAX_PRINTS:
             ordered = sorted(prints)
             step = len(ordered) / MAX_PRINTS
             prints = {ordered[int(i * step)] for i in range(MAX_PRINTS)}
         return prints
+
+
+class Passages:
+    """The shingle prints of one text, in order (print ``i`` covers words ``i`` to
+    ``i + SHINGLE_WORDS - 1``). Character spans are worked out only when asked for, which
+    happens only when there is a leak to cut out."""
+
+    __slots__ = ("_spans", "prints", "text")
+
+    def __init__(self, text: str, prints: list[str]) -> None:
+        self.text = text
+        self.prints = prints
+        self._spans: list[tuple[int, int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.prints)
+
+    def span(self, index: int) -> tuple[int, int]:
+        if self._spans is None:
+            self._spans = [(m.start(), m.end()) for m in _WORD.finditer(self.text)]
+        return self._spans[index][0], self._spans[index + SHINGLE_WORDS - 1][1]
+
+    def head(self, count: int) -> Passages:
+        """The first ``count`` prints only."""
+        return Passages(self.text, self.prints[:count])
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +166,7 @@ class Leak:
 
 def assess(
     values: Sequence[Located],
-    passages: Sequence[Located],
+    passages: Passages,
     owners_of: Mapping[str, Collection[str]],
     recipient_owners: Collection[str],
     *,
@@ -137,8 +188,8 @@ def assess(
             count, spans, words = by_owner.get(owner, (0, [], []))
             spans.append((located.start, located.end))
             by_owner[owner] = (count + 1, spans, words)
-    for index, located in enumerate(passages):
-        owners = owners_of.get(located.print, ())
+    for index, item in enumerate(passages.prints):
+        owners = owners_of.get(item, ())
         if len(owners) != 1:
             continue
         (owner,) = owners
@@ -146,7 +197,7 @@ def assess(
             continue
         count, spans, words = by_owner.get(owner, (0, [], []))
         words.append((index, index + SHINGLE_WORDS))
-        spans.append((located.start, located.end))
+        spans.append(passages.span(index))
         by_owner[owner] = (count, spans, words)
     leaks = []
     for owner, (count, spans, words) in sorted(by_owner.items()):

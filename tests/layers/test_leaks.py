@@ -244,17 +244,26 @@ def test_fingerprints_depend_on_the_store_key() -> None:
     one = Fingerprinter(b"k" * 32, ())
     two = Fingerprinter(b"j" * 32, ())
     text = "one two three four five six seven"
-    assert {p.print for p in one.passages(text)} != {p.print for p in two.passages(text)}
+    assert set(one.passages(text).prints).isdisjoint(two.passages(text).prints)
 
 
 def test_assess_counts_covered_words_once() -> None:
     fp = Fingerprinter(b"k" * 32, ())
     text = " ".join(f"w{i}" for i in range(20))
     passages = fp.passages(text)
-    owners = {p.print: frozenset({"A"}) for p in passages}
+    owners = {p: frozenset({"A"}) for p in passages.prints}
     [leak] = assess([], passages, owners, frozenset({"B"}), min_words=12)
     assert leak.words == 20
-    assert assess([], passages[:3], owners, frozenset({"B"}), min_words=12) == []
+    assert leak.spans[0] == (0, len("w0 w1 w2 w3 w4 w5"))
+    assert assess([], passages.head(3), owners, frozenset({"B"}), min_words=12) == []
+
+
+def test_the_same_passage_gets_the_same_prints_wherever_it_stands() -> None:
+    fp = Fingerprinter(b"k" * 32, ())
+    passage = "the quarterly figures for the Lyon depot were revised downwards"
+    alone = fp.passages(passage).prints
+    inside = fp.passages(f"Hello Ben. As discussed: {passage.upper()}! Regards").prints
+    assert set(alone) <= set(inside)
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,8 @@ class LeakLayer:
             return CONTINUE
         prints = self._prints()
         located = [(path, text, prints.values(text), prints.passages(text)) for path, text in texts]
-        wanted = {p.print for _, _, vs, ps in located for p in (*vs, *ps)}
+        wanted = {p.print for _, _, vs, _ in located for p in vs}
+        wanted.update(item for _, _, _, ps in located for item in ps.prints)
         known = self._store.owners_of(_scope(action), wanted, self._clock.now())
         if not known:
             return CONTINUE

@@ -437,20 +437,19 @@ class SQLiteStore:
 
         def work(db: sqlite3.Connection) -> dict[str, set[str]]:
             found: dict[str, set[str]] = {}
-            for start in range(0, len(items), 500):
-                chunk = items[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for item, owner in db.execute(
-                    "SELECT print, owner FROM provenance WHERE scope = ? AND expires > ? "
-                    f"AND print IN ({marks})",
-                    (scope, stamp, *chunk),
-                ):
-                    found.setdefault(item, set()).add(owner)
+            # One parameter (a JSON array) instead of one per print: the statement is
+            # prepared once and cached, whatever the number of prints.
+            for item, owner in db.execute(_OWNERS_OF, (scope, stamp, json.dumps(items))):
+                found.setdefault(item, set()).add(owner)
             return found
 
         return {k: frozenset(v) for k, v in self._run(work).items()}
 
 
+_OWNERS_OF = (
+    "SELECT print, owner FROM provenance WHERE scope = ? AND expires > ? "
+    "AND print IN (SELECT value FROM json_each(?))"
+)
 _REMEMBER = (
     "INSERT INTO provenance (scope, print, owner, expires) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (scope, print, owner) DO UPDATE SET expires = max(expires, excluded.expires)"
