@@ -2,6 +2,8 @@
 
 Detector families by name: ``pii``, ``secrets``, ``injection``, ``tone``.
 Findings are ``agentguard.detect.Finding`` values with character offsets into the text.
+Each text is prepared once (:func:`agentguard.detect.prepass.prepare`: case fold and one
+probe scan) for every detector that can share it; any other detector gets the text.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import importlib.util
 from collections.abc import Iterable, Sequence
 
 from agentguard.detect.base import Detector, DetectorRegistry, Finding
+from agentguard.detect.prepass import PreparedText, prepare
 
 #: family name → "module:class" of its default detector
 FAMILIES: dict[str, str] = {
@@ -61,7 +64,14 @@ def scan_text(text: str, detectors: Sequence[Detector] | DetectorRegistry) -> li
             "split it (for example one document per --batch line)"
         )
     findings: list[Finding] = []
+    prepared: PreparedText | None = None
     for detector in detectors:
-        findings.extend(detector.detect(text))
+        shared = getattr(detector, "detect_prepared", None)
+        if shared is None:
+            findings.extend(detector.detect(text))
+            continue
+        if prepared is None:
+            prepared = prepare(text)
+        findings.extend(shared(prepared))
     findings.sort(key=lambda f: (f.start, f.end, f.type))
     return findings

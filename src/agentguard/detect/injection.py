@@ -85,6 +85,7 @@ from agentguard.detect.injection_common import (
 )
 from agentguard.detect.injection_malicious import KIND_CHECKS
 from agentguard.detect.injection_scan import Scan
+from agentguard.detect.prepass import PreparedText, prepare
 
 __all__ = [
     "ARGUMENT_KINDS",
@@ -122,7 +123,13 @@ class InjectionDetector:
     def detect(self, text: str) -> list[Finding]:
         if not text:
             return []
-        scan = Scan(text, self.allowed_hosts)
+        return self.detect_prepared(prepare(text))
+
+    def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
+        """:meth:`detect` on a text prepared once for several families."""
+        if not prepared.text:
+            return []
+        scan = Scan(prepared, self.allowed_hosts)
         scan.run()
         return scan.findings(self.min_score)
 
@@ -137,7 +144,7 @@ class InjectionDetector:
             raise ValueError(f"unknown argument kind {kind!r} (known: {known})")
         if not value:
             return []
-        scan = Scan(value, self.allowed_hosts)
+        scan = Scan(prepare(value), self.allowed_hosts)
         scan.run()
         check = KIND_CHECKS.get(kind)
         if check is not None:

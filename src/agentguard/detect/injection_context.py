@@ -12,8 +12,10 @@ from agentguard.detect.injection_common import FLAG_THRESHOLD, MALICIOUS, OVERRI
 
 _I = re.IGNORECASE
 
+# every branch starts with a literal character, so a search skips ahead in C (the "e.g." /
+# "i.e." checks look back from after the full stop)
 BOUNDARY = re.compile(
-    r"(?<!\be\.g)(?<!\bi\.e)[.!?](?=\s|$)|\n|<!--|-->|"
+    r"[.!?](?<!\be\.g[.!?])(?<!\bi\.e[.!?])(?=\s|$)|\n|<!--|-->|"
     r"</?(?:p|div|br|li|h[1-6]|td|tr|table|section|article|body|html|head|title|ul|ol|span|"
     r"blockquote)\b[^<>]{0,200}>",
     _I,

@@ -1,12 +1,13 @@
-"""One pass over one text: the trigger tables (keywords found with ``str.find``, one
-punctuation alternation, base64 candidates), the dispatch to each concept's anchored checks,
-and the context-adjusted findings."""
+"""One pass over one text: the trigger tables (keywords, one punctuation alternation, base64
+candidates, each tried only where its pre-pass probes occur), the dispatch to each concept's
+anchored checks, and the context-adjusted findings."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
+from agentguard.detect import prepass
 from agentguard.detect.base import Finding
 from agentguard.detect.injection_addressee import addressee, leak, the_user
 from agentguard.detect.injection_common import NAME, Hit
@@ -40,6 +41,7 @@ from agentguard.detect.injection_roles import (
     role_tag,
     special_token,
 )
+from agentguard.detect.prepass import WS, Literal, Pattern, PreparedText, matches_at, prepare
 
 _Handler = Callable[["Scan", int], None]
 _I = re.IGNORECASE
@@ -49,11 +51,21 @@ _AI_WORD = re.compile(r"ai\b")
 class Scan:
     """One pass over one text: triggers → anchored checks → context → findings."""
 
-    __slots__ = ("allowed", "b64_until", "depth", "hits", "low", "text", "traversal_until")
+    __slots__ = (
+        "allowed",
+        "b64_until",
+        "depth",
+        "hits",
+        "low",
+        "prepared",
+        "text",
+        "traversal_until",
+    )
 
-    def __init__(self, text: str, allowed: frozenset[str], depth: int = 0) -> None:
-        self.text = text
-        self.low = _fold(text)
+    def __init__(self, prepared: PreparedText, allowed: frozenset[str], depth: int = 0) -> None:
+        self.prepared = prepared
+        self.text = prepared.text
+        self.low = prepared.low
         self.allowed = allowed
         self.depth = depth
         self.hits: list[Hit] = []
@@ -62,32 +74,36 @@ class Scan:
 
     def spawn(self, text: str, depth: int) -> Scan:
         """A scan of ``text`` (decoded or stripped from this one) at nesting ``depth``."""
-        return Scan(text, self.allowed, depth)
+        return Scan(prepare(text), self.allowed, depth)
 
     # -- driver
 
     def run(self) -> None:
-        text = self.text
-        if not text.isascii() and HIDDEN_CHAR.search(text) is not None:
+        prepared = self.prepared
+        if (
+            not prepared.is_ascii
+            and prepared.starts(_HIDDEN_PROBE) != []
+            and HIDDEN_CHAR.search(self.text) is not None
+        ):
             run_with_hidden(self)
             return
         self.run_plain()
 
     def run_plain(self) -> None:
         """Every trigger on the text as it is (see :func:`run_with_hidden` for the rest)."""
-        low = self.low
-        find = low.find
-        for word, handler in _WORD_TRIGGERS:
-            pos = find(word)
-            while pos >= 0:
-                handler(self, pos)
-                pos = find(word, pos + 1)
-        for m in _AI_WORD.finditer(low):
+        prepared = self.prepared
+        hits = prepared.hits()
+        for probe, handler in _WORD_PROBES:
+            positions = prepared.positions(probe) if hits is None else hits.get(probe)
+            if positions:
+                for pos in positions:
+                    handler(self, pos)
+        for m in matches_at(_AI_WORD, self.low, prepared.starts(_AI_PROBE)):
             _ai_word(self, m.start())
-        for m in _PUNCT_TRIGGER.finditer(self.text):
+        for m in matches_at(_PUNCT_TRIGGER, self.text, prepared.starts(_PUNCT_PROBE)):
             _dispatch_punct(self, m)
         if self.depth < 2:
-            for m in B64_TRIGGER.finditer(self.text):
+            for m in matches_at(B64_TRIGGER, self.text, prepared.starts(_B64_PROBE)):
                 if m.start() >= self.b64_until:
                     encoded(self, m.start())
 
@@ -114,14 +130,6 @@ class Scan:
 
     def max_score(self) -> float:
         return max((f.score for f in self.findings(0.0)), default=0.0)
-
-
-def _fold(text: str) -> str:
-    """Lower-case without changing any offset (U+0130 is the one code point whose
-    lower-case form is two characters)."""
-    if not text.isascii() and "\u0130" in text:
-        text = text.replace("\u0130", "I")
-    return text.lower()
 
 
 def _dedupe(hits: list[Hit]) -> list[Hit]:
@@ -208,6 +216,9 @@ _WORD_TRIGGERS: tuple[tuple[str, _Handler], ...] = (
     ("language model", addressee),
     ("prompt", leak),
 )
+_WORD_PROBES = tuple((prepass.literal(w, caseless=True), h) for w, h in _WORD_TRIGGERS)
+_AI_PROBE = prepass.pattern(r"ai\b", width=2, caseless=True)
+_HIDDEN_PROBE = prepass.pattern(prepass.FORMAT_CHAR, width=1)
 
 # Every top-level branch starts with a literal character: CPython's ``re`` then skips ahead
 # to the next candidate character in C (a branch starting with a group or a class disables
@@ -236,6 +247,39 @@ _PUNCT_TRIGGER = re.compile(
     """,
     _I | re.X,
 )
+
+
+# every match of _PUNCT_TRIGGER starts where one of these does (a pattern's first
+# character never recurs in it, so hyperscan's leftmost start is the only one)
+_PUNCT_PROBE = prepass.probe(
+    *(
+        Literal(word, caseless=True)
+        for word in (
+            *("<|", "<<sys>>", "<</sys>>", "<img", "[inst]", "[/inst]", "![", "](", "$("),
+            *("../", "..\\", "..%2f", "..%5c", "..%252f", "..%c0%af", "%2e", "%252e", "%c0%ae"),
+            *("/dev/tcp/", "/dev/udp/", "/bin/sh", "/bin/bash", "/bin/zsh", "/bin/dash"),
+            *(
+                f"<{slash}{role}"
+                for slash in ("", "/")
+                for role in ("system", "user", "assistant", "developer", "human", "tool")
+            ),
+        )
+    ),
+    *(
+        Pattern(p, caseless=True)
+        for p in (
+            rf"\[{WS}*(?:system|admin|developer)",
+            rf"\({WS}*(?:system|admin|developer)",
+            rf"\|{WS}*(?:sudo|bash|zsh|dash|ksh|sh|rm)",
+            r";[ \t]*(?:drop|sudo|rm)",
+            rf"&&{WS}*(?:sudo|rm)",
+            rf"&{WS}*(?:sudo|rm)",
+            r"'[ \t]*\)*[ \t]*(?:;|or|and|union)",
+            r'"[ \t]*\)*[ \t]*(?:;|or|and|union)',
+        )
+    ),
+)
+_B64_PROBE = prepass.pattern(r"[A-Z0-9][A-Za-z0-9+/_\-]{19}", width=20)
 
 
 def _dispatch_punct(scan: Scan, m: re.Match[str]) -> None:

@@ -50,14 +50,17 @@ from collections.abc import Callable, Iterable
 
 import phonenumbers
 
+from agentguard.detect import prepass
 from agentguard.detect.base import Finding
 from agentguard.detect.pii_common import (
     EXAMPLE_SCORE,
+    ISLAND_PROBE,
     Hit,
     Span,
     clamp,
     digits_of,
     find_islands,
+    islands_at,
     near,
     word_set,
     words_re,
@@ -65,6 +68,7 @@ from agentguard.detect.pii_common import (
 from agentguard.detect.pii_ids import scan_iban, scan_national_ids, scan_ssn
 from agentguard.detect.pii_names import scan_person
 from agentguard.detect.pii_text import scan_address, scan_dob
+from agentguard.detect.prepass import PreparedText, prepare, search_at
 
 __all__ = ["PII_TYPES", "PIIDetector"]
 
@@ -85,12 +89,13 @@ _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _DOMAIN_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b")
 _FILE_EXT = word_set("png jpg jpeg gif svg webp ico bmp js css py txt md pdf")
 _EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", ".example", ".test", ".invalid")
+_AT = prepass.literal("@")
 
 
-def _scan_email(text: str, islands: list[Span]) -> list[Hit]:
+def _scan_email(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
-    at = text.find("@")
-    while at != -1:
+    for at in prepared.positions(_AT):
         start = at
         while start > 0 and at - start < 64 and text[start - 1] in _LOCAL_CHARS:
             start -= 1
@@ -102,7 +107,6 @@ def _scan_email(text: str, islands: list[Span]) -> list[Hit]:
             if domain.rsplit(".", 1)[1] not in _FILE_EXT:
                 example = domain.endswith(_EXAMPLE_DOMAINS) or domain == "localhost"
                 hits.append(Hit("EMAIL", start, dom.end(), EXAMPLE_SCORE if example else 0.95))
-        at = text.find("@", at + 1)
     return hits
 
 
@@ -167,7 +171,8 @@ def _isbn13_ok(number: str) -> bool:
     )
 
 
-def _scan_card(text: str, islands: list[Span]) -> list[Hit]:
+def _scan_card(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
     for s, e, digits in islands:
         if digits >= 13:
@@ -207,6 +212,12 @@ _PHONE_CTX = words_re(
     "text", "sms", "whatsapp", "dial", "reach", "number", "hotline", "ring",
 )  # fmt: skip
 _VALID = phonenumbers.Leniency.VALID
+# The matcher compiles regexes from the metadata of every region it considers, far more than
+# the re module's cache of 512 holds, so every scan recompiled some (ours included) until
+# phonenumbers kept its own compiled patterns (9.0.x: enable_pattern_cache).
+_enable_pattern_cache = getattr(phonenumbers, "enable_pattern_cache", None)
+if _enable_pattern_cache is not None:
+    _enable_pattern_cache()
 
 
 def _fictional(num: phonenumbers.PhoneNumber) -> bool:
@@ -228,6 +239,16 @@ def _phone_shaped(text: str, s: int, e: int, digits: int) -> bool:
     return not (value.isdigit() and digits > 12 and text[s - 1 : s] != "+")
 
 
+def _phone_matches(chunk: str, region: str) -> list[tuple[int, int, bool, bool, str]]:
+    """``(start, end, bare digits, fictional, region)`` of each number the phone matcher
+    finds in ``chunk``."""
+    out = []
+    for m in phonenumbers.PhoneNumberMatcher(chunk, region, leniency=_VALID):
+        where = phonenumbers.region_code_for_number(m.number) or region
+        out.append((m.start, m.end, m.raw_string.isdigit(), _fictional(m.number), where.lower()))
+    return out
+
+
 def _scan_phone(text: str, islands: list[Span], region: str) -> list[Hit]:
     hits: list[Hit] = []
     last_end = -1
@@ -237,18 +258,16 @@ def _scan_phone(text: str, islands: list[Span], region: str) -> list[Hit]:
             continue  # the phone matcher only runs where >= 7 digits are close together
         a, b = max(0, s - 2, last_end), min(n, e + 1)
         last_end = b
-        for m in phonenumbers.PhoneNumberMatcher(text[a:b], region, leniency=_VALID):
-            start, end = a + m.start, a + m.end
-            raw = m.raw_string
+        for m_start, m_end, bare, fictional, where in _phone_matches(text[a:b], region):
+            start, end = a + m_start, a + m_end
             context = near(_PHONE_CTX, text, start, end, 40, 16)
-            if raw.isdigit() and not context:
+            if bare and not context:
                 score = 0.25  # a bare digit run is as likely an id or a count as a phone
             else:
-                score = 0.6 + (0.1 if not raw.isdigit() else 0.0) + (0.25 if context else 0.0)
-            if _fictional(m.number):
+                score = 0.6 + (0.1 if not bare else 0.0) + (0.25 if context else 0.0)
+            if fictional:
                 score = min(score, EXAMPLE_SCORE)
-            where = phonenumbers.region_code_for_number(m.number) or region
-            hits.append(Hit("PHONE", start, end, clamp(score), where.lower()))
+            hits.append(Hit("PHONE", start, end, clamp(score), where))
     return hits
 
 
@@ -273,6 +292,10 @@ _IP_CTX = words_re(
     "ip", "ipv4", "ipv6", "address", "server", "host", "connect", "connected", "ping", "ssh",
     "dns", "gateway", "subnet", "router", "client", "login", "logged", "from", "firewall",
 )  # fmt: skip
+_V6_PROBE = prepass.probe(
+    prepass.Literal("::"),
+    *(prepass.Pattern(f":[0-9A-Fa-f]{{{n}}}:", width=n + 2) for n in range(1, 5)),
+)
 _IP_DOC_NETS = tuple(
     ipaddress.ip_network(n)
     for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
@@ -295,7 +318,8 @@ def _ip_hit(
     return Hit("IP_ADDRESS", start, end, clamp(score), f"v{addr.version}")
 
 
-def _scan_ip(text: str, islands: list[Span]) -> list[Hit]:
+def _scan_ip(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
     for s, e, _ in islands:
         if e - s < 7 or text.count(".", s, e) < 3:
@@ -307,7 +331,8 @@ def _scan_ip(text: str, islands: list[Span]) -> list[Hit]:
                 continue
             hits.append(_ip_hit(text, m.start(), m.end(), v4))
     pos = 0
-    while (hint := _V6_HINT_RE.search(text, pos)) is not None:
+    starts = prepared.starts(_V6_PROBE)
+    while (hint := search_at(_V6_HINT_RE, text, pos, starts)) is not None:
         start = hint.start()
         while start > 0 and hint.start() - start < 40 and text[start - 1] in _HEX_COLON:
             start -= 1
@@ -331,17 +356,18 @@ def _scan_ip(text: str, islands: list[Span]) -> list[Hit]:
 
 
 # ---------------------------------------------------------------- the detector
-_Scanner = Callable[[str, list[Span]], list[Hit]]
-_SCANNERS: tuple[tuple[str, _Scanner], ...] = (
-    ("EMAIL", _scan_email),
-    ("PERSON", scan_person),
-    ("CREDIT_CARD", _scan_card),
-    ("IBAN", scan_iban),
-    ("US_SSN", scan_ssn),
-    ("NATIONAL_ID", scan_national_ids),
-    ("IP_ADDRESS", _scan_ip),
-    ("DATE_OF_BIRTH", scan_dob),
-    ("ADDRESS", scan_address),
+_Scanner = Callable[[PreparedText, list[Span]], list[Hit]]
+#: (type, scanner, whether it looks only at islands of 4 characters or more)
+_SCANNERS: tuple[tuple[str, _Scanner, bool], ...] = (
+    ("EMAIL", _scan_email, False),
+    ("PERSON", scan_person, False),
+    ("CREDIT_CARD", _scan_card, True),
+    ("IBAN", scan_iban, False),
+    ("US_SSN", scan_ssn, True),
+    ("NATIONAL_ID", scan_national_ids, True),
+    ("IP_ADDRESS", _scan_ip, True),
+    ("DATE_OF_BIRTH", scan_dob, True),
+    ("ADDRESS", scan_address, False),
 )
 
 
@@ -366,19 +392,30 @@ class PIIDetector:
         self.region = region
         self.min_score = min_score
         self.types: frozenset[str] = wanted
-        self._scanners = [scan for kind, scan in _SCANNERS if kind in wanted]
+        self._scanners = [(scan, wide) for kind, scan, wide in _SCANNERS if kind in wanted]
 
     def detect(self, text: str) -> list[Finding]:
         if not text:
             return []
-        islands = find_islands(text)
-        hits = [h for scan in self._scanners for h in scan(text, islands)]
-        if "PHONE" in self.types and islands:
+        return self.detect_prepared(prepare(text))
+
+    def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
+        """:meth:`detect` on a text prepared once for several families."""
+        text = prepared.text
+        if not text:
+            return []
+        starts = prepared.starts(ISLAND_PROBE)
+        islands = find_islands(text) if starts is None else islands_at(text, starts)
+        # most islands are one to three characters ("0", "x[2]"): only IBAN and ADDRESS
+        # look at those, every other scanner starts at 4 characters or 6 digits
+        wide = [span for span in islands if span[1] - span[0] >= 4]
+        hits = [h for scan, w in self._scanners for h in scan(prepared, wide if w else islands)]
+        if "PHONE" in self.types and wide:
             # numbers already claimed by a stronger type never reach the (slow) phone matcher
             claimed = sorted(
                 (h.start, h.end) for h in hits if _PRIORITY[h.type] > _PRIORITY["PHONE"]
             )
-            free = [span for span in islands if not _covered(claimed, span)]
+            free = [span for span in wide if not _covered(claimed, span)]
             hits.extend(_scan_phone(text, free, self.region))
         kept = _resolve(h for h in hits if h.score >= self.min_score)
         return [Finding(h.type, h.start, h.end, h.score, self.name, h.subtype) for h in kept]

@@ -5,12 +5,22 @@ upper-case letters, or one or two separators that lead to another digit: ``415) 
 ``4111 1111 1111 1111``, ``85T10A562S``). Every scanner of numeric PII only looks at the
 islands that could hold its type, with small regex windows around them, and runs its
 validator on those candidates alone.
+
+Most islands are a lone digit or two in code (``x[0]``, ``range(1, 3)``) that no scanner
+wants. The pre-pass probe :data:`ISLAND_PROBE` marks every island some scanner can act
+on (four characters or more; two capitals before it; what an address needs after it); when
+the pre-pass found them, :func:`islands_at` reads the islands of those runs of island
+characters only, else :func:`find_islands` reads them all.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
+
+from agentguard.detect import prepass
+from agentguard.detect.prepass import Pattern
 
 
 class Hit(NamedTuple):
@@ -35,13 +45,46 @@ _ISLAND_RE = re.compile(r"[0-9](?:[0-9A-Z]|[ ./:()\-]{1,2}(?=[0-9]))*")
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 
 
-def find_islands(text: str) -> list[Span]:
-    """The numeric islands of ``text``, in order."""
+def find_islands(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """The numeric islands of ``text`` (or of ``text[start:end]``), in order."""
     out: list[Span] = []
-    for m in _ISLAND_RE.finditer(text):
+    for m in _ISLAND_RE.finditer(text, start, len(text) if end is None else end):
         value = m.group()
         digits = len(value) if value.isdigit() else len(value) - len(value.translate(_DROP_DIGITS))
         out.append((m.start(), m.end(), digits))
+    return out
+
+
+_ISLAND_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ./:()-")
+_RUN_RE = re.compile(r"[0-9A-Z ./:()\-]*")
+#: what ``str.isupper()`` or ``str.isdigit()`` accepts, over the pre-pass bytes
+_UPPER_OR_DIGIT = r"[A-Z0-9\xaa\xb2\xb3\xb9\xc0-\xd6\xd8-\xde]"
+#: fires inside every island some scanner can act on (see pii_ids, pii_text, pii)
+ISLAND_PROBE = prepass.probe(
+    Pattern(r"[0-9][0-9A-Z ./:()\-]{3}", width=4),  # four characters or more
+    Pattern(r"[A-Z]{2}[0-9]", width=1),  # IBAN: two capitals right before
+    Pattern(r"[0-9][A-Z]*[ \t]" + _UPPER_OR_DIGIT, width=3),  # ADDRESS: "12 Main"
+    Pattern(r"[0-9][A-Z]*(?:st|nd|rd|th)", width=3),  # ADDRESS: "12 1st"
+    Pattern(r"[0-9][A-Z]{2}", width=3),  # ADDRESS: postcodes ending in two capitals
+    Pattern(r"(?i:ox)[\x00-\xff]{0,4}[0-9]", width=1),  # ADDRESS: PO boxes
+)
+
+
+def islands_at(text: str, positions: Iterable[int]) -> list[Span]:
+    """The islands of the runs of island characters that hold one of ``positions``
+    (ascending): for each run, what :func:`find_islands` finds in it. A run is maximal, so
+    no island crosses its ends."""
+    out: list[Span] = []
+    done = -1
+    for pos in positions:
+        if pos < done or text[pos] not in _ISLAND_CHARS:
+            continue
+        start = pos
+        while start > 0 and text[start - 1] in _ISLAND_CHARS:
+            start -= 1
+        run = _RUN_RE.match(text, pos)
+        done = run.end() if run is not None else pos + 1
+        out.extend(find_islands(text, start, done))
     return out
 
 

@@ -27,6 +27,7 @@ from agentguard.detect.pii_common import (
     near,
     words_re,
 )
+from agentguard.detect.prepass import PreparedText
 
 # ---------------------------------------------------------------- IBAN
 _IBAN_RE = re.compile(
@@ -49,7 +50,8 @@ _IBAN_EXAMPLES = frozenset(
 )
 
 
-def scan_iban(text: str, islands: list[Span]) -> list[Hit]:
+def scan_iban(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
     for s, _, _ in islands:
         # an IBAN's first island is its check digits, right after the country code
@@ -91,7 +93,8 @@ def _ssn_rules_ok(area: str, group: str, serial: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-def scan_ssn(text: str, islands: list[Span]) -> list[Hit]:
+def scan_ssn(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
     for s, e, digits in islands:
         if digits < 9:
@@ -163,7 +166,8 @@ def _id_hit(
     return Hit("NATIONAL_ID", start, end, clamp(score), subtype)
 
 
-def scan_national_ids(text: str, islands: list[Span]) -> list[Hit]:
+def scan_national_ids(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
     n = len(text)
     for s, e, digits in islands:

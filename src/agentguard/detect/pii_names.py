@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import re
 
-from agentguard.detect.pii_common import Hit, word_set
+from agentguard.detect import prepass
+from agentguard.detect.pii_common import Hit, Span, word_set
+from agentguard.detect.prepass import WS, Pattern, PreparedText, matches_at
 
 FIRST_NAMES: frozenset[str] = word_set("""
     Aaron Abdul Abigail Adam Adrian Ahmed Aisha Alan Albert Alejandro Alex Alexander Alexandra
@@ -88,6 +90,28 @@ _LOWER_CUE_TWO = {
 }
 
 
+# Pre-pass probes. A capitalised word only becomes a name when it is a cue or a known first
+# name followed by another capitalised word, or when a lower-case cue ends right before it
+# ("customer Jane", "my name is Jane"); each probe starts where such a word does.
+_UP_BYTE = r"[A-Z\xc0-\xd6\xd8-\xde]"
+_NAME_WORDS = sorted(FIRST_NAMES | _HONORIFICS | _GREETINGS | _ROLES | _SIGN_OFFS)
+_CUE_PROBE = prepass.probe(
+    Pattern("(?:" + "|".join(map(prepass.escape, _NAME_WORDS)) + rf")[.,:]?{WS}"),
+    Pattern(
+        "(?i:"
+        + "|".join(w for w in sorted(_LOWER_CUES) if w.isalpha() and w not in _LOWER_CUE_TWO)
+        + ") "
+        + _UP_BYTE,
+        width=1,
+    ),
+    *(
+        Pattern(rf"(?i:{two.replace(' ', f'){WS}+(?i:')}) {_UP_BYTE}", width=1)
+        for two in _LOWER_CUE_TWO.values()
+    ),
+)
+_NAME_IS_PROBE = prepass.pattern(rf"ame(?: is|:)[ \t]+{_UP_BYTE}")
+
+
 def _lower_cued(text: str, start: int) -> bool:
     """Whether a lower-case cue ends right before ``start`` ("customer ", "my name is ")."""
     before = text[max(0, start - 24) : start].lower().split()
@@ -120,11 +144,14 @@ def _cued_name(text: str, pos: int, cue: str) -> tuple[int, int] | None:
     return span
 
 
-def scan_person(text: str, islands: object = None) -> list[Hit]:
+def scan_person(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
     """PERSON hits; ``islands`` is unused (the scanners share one signature)."""
+    text = prepared.text
     hits: list[Hit] = []
     last_end = 0
-    for m in _CAP_RE.finditer(text):
+    # capitalised words the probes skip are neither cues nor first names nor lower-cued:
+    # the loop below would drop them without a trace
+    for m in matches_at(_CAP_RE, text, prepared.starts(_CUE_PROBE)):
         s, e = m.span()
         word = m.group()
         punct = word[-1] if word[-1] in ".,:" else ""
@@ -157,7 +184,7 @@ def scan_person(text: str, islands: object = None) -> list[Hit]:
         if span is not None:
             hits.append(Hit("PERSON", span[0], span[1], score))
             last_end = span[1]
-    for m in _NAME_IS_RE.finditer(text):
+    for m in matches_at(_NAME_IS_RE, text, prepared.starts(_NAME_IS_PROBE)):
         if m.start() == 0 or text[m.start() - 1] not in "Nn":
             continue
         span = _cued_name(text, m.end(), "name")

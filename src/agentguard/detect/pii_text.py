@@ -15,6 +15,7 @@ from agentguard.detect.pii_common import (
     word_set,
     words_re,
 )
+from agentguard.detect.prepass import PreparedText
 
 # ---------------------------------------------------------------- DATE_OF_BIRTH
 _DOB_CUE = words_re(
@@ -34,6 +35,9 @@ _DATE_RE = re.compile(
     r"(?P<dy>[0-9]{4}))(?![0-9])",
     re.IGNORECASE,
 )
+#: a year alone ends a date only when a month name comes before it ("March 3rd, 1985"):
+#: a numeric date around a four-digit island would have joined the island
+_MONTH_NAME = re.compile(_MONTHS, re.IGNORECASE)
 _MONTH_ABBR = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_NUM = {m: i for i, m in enumerate(_MONTH_ABBR, 1)}
 
@@ -75,11 +79,14 @@ def _dob_cue(text: str, start: int, end: int) -> float | None:
     return 0.9 if strong else 0.8
 
 
-def scan_dob(text: str, islands: list[Span]) -> list[Hit]:
+def scan_dob(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
     for s, e, _ in islands:
         found: re.Match[str] | None = None
         if e - s == 4 and text[s] in "12":  # a year: maybe the end of "March 3rd, 1985"
+            if _MONTH_NAME.search(text, max(0, s - 26), s) is None:
+                continue
             for m in _DATE_RE.finditer(text, max(0, s - 26), e):
                 if m.end() == e and m.start() < s:
                     found = m
@@ -138,7 +145,8 @@ _ADDR_CTX = words_re(
 _ADDR_EXAMPLES = ("123 main st", "123 main street", "1234 main st", "742 evergreen terrace")
 
 
-def scan_address(text: str, islands: list[Span]) -> list[Hit]:
+def scan_address(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    text = prepared.text
     hits: list[Hit] = []
     n = len(text)
     for s, e, _ in islands:

@@ -6,10 +6,12 @@ connection string, the value (never the key) of a ``password=`` assignment, or a
 PEM private-key block.
 
 How it stays fast on ordinary text: every vendor rule starts with a literal prefix
-(``ghp_``, ``xoxb-``, ``eyJ`` …) or is gated by a literal anchor, so on prose each rule
-costs one C-level substring search; context rules (assignments, ``Bearer``, entropy) run
-only at the few places where a context word (``password``, ``token``, ``key`` …) occurs,
-and Shannon entropy is computed only in a short window after such a word.
+(``ghp_``, ``xoxb-``, ``eyJ`` …) and the context rules start at a context word
+(``password``, ``token``, ``key`` …); these are pre-pass probes
+(:mod:`agentguard.detect.prepass`), found for every family in one scan of the text, so a
+rule's regex runs only where its prefix occurs, context rules (assignments, ``Bearer``,
+entropy) only at the few places where a context word does, and Shannon entropy is computed
+only in a short window after such a word.
 
 Scores: vendor formats with a valid structure ~0.95; ``key = value`` assignments ~0.8;
 high-entropy strings next to a context word ~0.6; Stripe test keys 0.6; documentation
@@ -34,6 +36,7 @@ from __future__ import annotations
 import bisect
 
 from agentguard.detect.base import Finding
+from agentguard.detect.prepass import PreparedText, prepare
 from agentguard.detect.secrets_context import KEYWORDS, scan_context
 from agentguard.detect.secrets_formats import scan_private_keys, scan_url_passwords
 from agentguard.detect.secrets_rules import scan_vendor
@@ -88,7 +91,6 @@ _KEYWORDS = KEYWORDS
 _Candidate = tuple[int, int, float, str, int]  # start, end, score, subtype, priority
 #: priorities up to this one come from format rules; above it, from context rules
 _FORMAT_PRIORITY = 1
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 class SecretsDetector:
@@ -110,17 +112,18 @@ class SecretsDetector:
     def detect(self, text: str) -> list[Finding]:
         if not text:
             return []
-        lower = text.lower()
-        if len(lower) != len(text):  # "İ" lower-cases to two characters: keep offsets aligned
-            lower = text.replace("\u0130", "I").lower()
-            if len(lower) != len(text):
-                lower = text.translate(_ASCII_LOWER)
-        candidates: list[_Candidate] = list(scan_vendor(text))
-        for start, end, score, subtype in scan_private_keys(text):
+        return self.detect_prepared(prepare(text))
+
+    def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
+        """:meth:`detect` on a text prepared once for several families."""
+        if not prepared.text:
+            return []
+        candidates: list[_Candidate] = list(scan_vendor(prepared))
+        for start, end, score, subtype in scan_private_keys(prepared):
             candidates.append((start, end, score, subtype, 0))
-        for start, end, score, subtype in scan_url_passwords(text):
+        for start, end, score, subtype in scan_url_passwords(prepared):
             candidates.append((start, end, score, subtype, 1))
-        candidates.extend(scan_context(text, lower))
+        candidates.extend(scan_context(prepared))
         return [
             Finding(SECRET, start, end, score, self.name, subtype)
             for start, end, score, subtype in _resolve(candidates)

@@ -25,7 +25,8 @@ from agentguard.detect.secrets_values import (
 
 _ASSIGN = re.compile(
     r"""
-    (?P<key>[A-Za-z0-9_.\-]{1,100})
+    (?P<key>[A-Za-z0-9_.\-]{1,100}+)       # possessive: a shorter key is never followed
+                                            # by a separator, so backtracking only costs
     \\?["']?                                            # closing quote of the key
     (?P<sep>
         [ \t]*:[ \t]*[A-Za-z_][\w\[\]|., ]{0,40}?[ \t]*=(?!=)   # token: str = "…"
@@ -44,11 +45,11 @@ _ASSIGN = re.compile(
     re.VERBOSE,
 )
 #: ``<password>value</password>`` (Maven settings.xml, .NET config …)
-_XML_VALUE = re.compile(r"(?P<key>[A-Za-z0-9_.\-]{1,100})>(?P<xq>[^<>\s]{1,256})</(?P=key)>")
+_XML_VALUE = re.compile(r"(?P<key>[A-Za-z0-9_.\-]{1,100}+)>(?P<xq>[^<>\s]{1,256})</(?P=key)>")
 #: a Kubernetes / CI ``- name: DB_PASSWORD`` followed by ``value: …`` on the next line
 _NAME_BEFORE = re.compile(r"name:[ \t]*[\"']?$")
 _NAME_VALUE = re.compile(
-    r"""(?P<key>[A-Za-z0-9_.\-]{1,100})["']?[ \t]*\r?\n[ \t]*value:[ \t]*"""
+    r"""(?P<key>[A-Za-z0-9_.\-]{1,100}+)["']?[ \t]*\r?\n[ \t]*value:[ \t]*"""
     r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<uq>[^\s"'#]+))"""
 )
 #: ``.netrc``: ``machine host login user password value``
@@ -223,7 +224,9 @@ def assignment_at(text: str, lower: str, key_start: int) -> tuple[int, int, floa
     if m is None and key_start > 0:
         if text[key_start - 1] == "<":
             m = _XML_VALUE.match(text, key_start)
-        elif _NAME_BEFORE.search(text, max(0, key_start - 20), key_start):
+        elif "name:" in text[max(0, key_start - 20) : key_start] and _NAME_BEFORE.search(
+            text, max(0, key_start - 20), key_start
+        ):
             m = _NAME_VALUE.match(text, key_start)
         elif "machine" in lower[max(0, key_start - 200) : key_start]:
             m = _NETRC_VALUE.match(text, key_start)

@@ -1,8 +1,8 @@
 """Context rules: what is found only next to a context word (``password``, ``token``,
 ``key`` …).
 
-The context words are searched with one ``str.find`` loop each in the lower-cased text;
-at each hit :func:`scan_context` tries a ``key = value`` assignment (see
+The context words are pre-pass probes (:mod:`agentguard.detect.prepass`), found in the
+case-folded text; at each hit :func:`scan_context` tries a ``key = value`` assignment (see
 :mod:`agentguard.detect.secrets_assignments`), an ``Authorization: Bearer`` / ``Basic``
 header or SQL ``IDENTIFIED BY '…'``, and looks for a high-entropy string in a short window
 after the word (Shannon entropy is computed only there).
@@ -14,6 +14,8 @@ import math
 import re
 from collections.abc import Iterator
 
+from agentguard.detect import prepass
+from agentguard.detect.prepass import PreparedText
 from agentguard.detect.secrets_assignments import assignment_at
 from agentguard.detect.secrets_values import (
     EXAMPLE_SCORE,
@@ -28,8 +30,7 @@ from agentguard.detect.secrets_values import (
     wordlike,
 )
 
-#: context words, searched in the lower-cased text (one ``str.find`` loop each: faster
-#: than one regex alternation, whose first characters are common letters)
+#: context words, searched in the case-folded text
 KEYWORDS = (
     "pass",
     "pwd",
@@ -42,6 +43,7 @@ KEYWORDS = (
     "basic",
     "identified",
 )
+_KEYWORD_PROBES = tuple((word, prepass.literal(word, caseless=True)) for word in KEYWORDS)
 #: characters of a key name, scanned back from a context word to find the key's start
 _IDENT = WORD | frozenset(".-")
 #: hex in one case (a digest or a hex key)
@@ -115,7 +117,13 @@ _NOT_SECRET_CONTEXT = re.compile(
     r"cache|object id|blob|nonce|salt|uuid|guid|request.?id|trace.?id|key.?id|\bkid\b|"
     r"public|publishable|ssh-|ecdsa-"
 )
-_CANDIDATE = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{20,512}={0,2}(?![A-Za-z0-9+/=_\-])")
+#: a candidate secret: 20 to 512 base64/base64url characters (with their padding) that do
+#: not continue a longer run; found after the character before it, whose class is the
+#: regex's first set, so that the scan skips ahead in C instead of trying every position
+_CANDIDATE = re.compile(r"[^A-Za-z0-9+/_\-]([A-Za-z0-9+/_\-]{20,512}={0,2})(?![A-Za-z0-9+/=_\-])")
+_CANDIDATE_AT_START = re.compile(r"[A-Za-z0-9+/_\-]{20,512}={0,2}(?![A-Za-z0-9+/=_\-])")
+#: where a candidate can start: 20 characters of its alphabet after one outside it
+_RUN_OF_20 = re.compile(r"[^A-Za-z0-9+/_\-][A-Za-z0-9+/_\-]{20}")
 _WINDOW = 160
 
 
@@ -172,28 +180,48 @@ def _entropy_near(text: str, hit: int, seen: set[int]) -> Iterator[tuple[int, in
             break
     else:
         stop = line_end
-    for m in _CANDIDATE.finditer(text, hit, min(len(text), stop + 600)):
-        if m.start() >= stop:
-            break
-        if m.start() in seen:
+    for start, end in _candidates(text, hit, stop):
+        if start in seen:
             continue
-        seen.add(m.start())
-        value = m.group(0)
+        seen.add(start)
+        value = text[start:end]
         if not _looks_random(value.rstrip("=")):
             continue
-        lead = text[max(0, hit - 40) : m.start()]
+        lead = text[max(0, hit - 40) : start]
         if _NOT_SECRET_CONTEXT.search(lead) or value.startswith("pk_"):
             continue
-        yield m.start(), m.end(), 0.6, "high_entropy"
+        yield start, end, 0.6, "high_entropy"
 
 
-def scan_context(text: str, lower: str) -> Iterator[tuple[int, int, float, str, int]]:
+def _candidates(text: str, lo: int, stop: int) -> Iterator[tuple[int, int]]:
+    """Spans of the candidate secrets that start in ``text[lo:stop]``, in order (each is at
+    most 514 characters, so none reaches past ``stop + 600``, the window it is read in)."""
+    end = min(len(text), stop + 600)
+    if lo == 0:
+        first = _CANDIDATE_AT_START.match(text, 0, end)
+        if first is not None:
+            yield first.span()
+            lo = first.end() + 1
+    pos = max(lo - 1, 0)  # where the character before a candidate may be
+    while (run := _RUN_OF_20.search(text, pos, stop + 19)) is not None:
+        m = _CANDIDATE.match(text, run.start(), end)
+        if m is None:
+            pos = run.start() + 1
+        else:
+            yield m.span(1)
+            pos = m.end()
+
+
+def scan_context(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, int]]:
     """``(start, end, score, subtype, priority)`` of every context-rule finding: priority 2
-    for assignments and headers, 3 for high-entropy strings near a context word.
-    ``lower`` is ``text`` lower-cased with the same offsets."""
+    for assignments and headers, 3 for high-entropy strings near a context word."""
+    hits = _keyword_hits(prepared)
+    if not hits:
+        return
+    text, lower = prepared.text, prepared.low
     keys_done: set[int] = set()
     entropy_seen: set[int] = set()
-    for pos, word in _keyword_hits(lower):
+    for pos, word in hits:
         # key = value, with the key containing the context word
         key_start = pos
         while key_start > 0 and pos - key_start < 100 and text[key_start - 1] in _IDENT:
@@ -222,13 +250,13 @@ def scan_context(text: str, lower: str) -> Iterator[tuple[int, int, float, str, 
                 yield s, e, sc, st, 3
 
 
-def _keyword_hits(lower: str) -> list[tuple[int, str]]:
+def _keyword_hits(prepared: PreparedText) -> list[tuple[int, str]]:
+    # no keyword overlaps itself, so every occurrence is a non-overlapping one
+    found = prepared.hits()
     hits: list[tuple[int, str]] = []
-    for word in KEYWORDS:
-        find = lower.find
-        pos = find(word)
-        while pos != -1:
-            hits.append((pos, word))
-            pos = find(word, pos + len(word))
+    for word, probe in _KEYWORD_PROBES:
+        positions = prepared.positions(probe) if found is None else found.get(probe)
+        if positions:
+            hits.extend([(pos, word) for pos in positions])
     hits.sort()
     return hits

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from agentguard.detect import prepass
+from agentguard.detect.prepass import PreparedText, matches_at
 from agentguard.detect.secrets_values import EXAMPLE_SCORE, looks_like_example
 
 # ---------------------------------------------------------------------------------------
@@ -26,13 +28,15 @@ _PEM_TRUNCATED_BODY = re.compile(r"(?:[A-Za-z0-9+/=:,\- ]|\\n|\\r|\r?\n){0,20000
 _PEM_PLACEHOLDERS = ("EXAMPLE", "example", "...", "\u2026", "<", "${", "{{", "XXXX", "xxxx")
 _GCP_KEY_BEFORE = re.compile(r"\"private_key\"\s*:\s*\"$")
 _GCP_CONTEXT = ("service_account", "gserviceaccount.com", "private_key_id", "client_email")
+_PEM_PROBE = prepass.literal(_PEM_BEGIN_ANCHOR)
 
 
-def scan_private_keys(text: str) -> Iterator[tuple[int, int, float, str]]:
+def scan_private_keys(prepared: PreparedText) -> Iterator[tuple[int, int, float, str]]:
     """``(start, end, score, subtype)`` of every PEM private-key block."""
-    if _PEM_BEGIN_ANCHOR not in text:
+    if not prepared.positions(_PEM_PROBE):
         return
-    for m in _PEM_BEGIN.finditer(text):
+    text = prepared.text
+    for m in matches_at(_PEM_BEGIN, text, prepared.positions(_PEM_PROBE)):
         label = m.group(1)
         end_marker = re.compile(r"-{5}END " + re.escape(label) + r"-{5}")
         end = end_marker.search(text, m.end(), m.end() + 20000)
@@ -67,6 +71,7 @@ def scan_private_keys(text: str) -> Iterator[tuple[int, int, float, str]]:
 #: host, so an unescaped ``@`` inside it is kept
 _URL_CRED = re.compile(r"([^\s:/@'\"<>`]{0,128}):([^\s/'\"<>`:]{1,256})@(?=[A-Za-z0-9_\-\[])")
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-:")
+_SCHEME_SEP = prepass.literal("://")
 _DB_SCHEMES = frozenset(
     {
         "amqp",
@@ -111,10 +116,10 @@ _DB_SCHEMES = frozenset(
 )
 
 
-def scan_url_passwords(text: str) -> Iterator[tuple[int, int, float, str]]:
+def scan_url_passwords(prepared: PreparedText) -> Iterator[tuple[int, int, float, str]]:
     """``(start, end, score, "url_password")`` of every password in a URL's user info."""
-    pos = text.find("://")
-    while pos != -1:
+    text = prepared.text
+    for pos in prepared.positions(_SCHEME_SEP):
         start = pos
         while start > 0 and pos - start < 40 and text[start - 1] in _SCHEME_CHARS:
             start -= 1
@@ -128,4 +133,3 @@ def scan_url_passwords(text: str) -> Iterator[tuple[int, int, float, str]]:
             if looks_like_example(password) or password.startswith(("$", "%")):
                 score = EXAMPLE_SCORE
             yield m.start(2), m.end(2), score, "url_password"
-        pos = text.find("://", pos + 3)

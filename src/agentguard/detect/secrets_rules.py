@@ -1,8 +1,9 @@
 """The vendor rule table: credentials recognised by their own format.
 
-Every rule starts with a literal prefix (``ghp_``, ``xoxb-``, ``eyJ`` …) or is gated by a
-literal anchor, so on prose each rule costs one C-level substring search; a structure check
-then refines the score or drops the match. Discord and Telegram bot tokens are found from
+Every rule starts with a literal prefix (``ghp_``, ``xoxb-``, ``eyJ`` …), registered as a
+pre-pass probe (:mod:`agentguard.detect.prepass`): the rule's regex is tried only where its
+prefix occurs, so on prose the table costs nothing beyond the shared probe scan; a structure
+check then refines the score or drops the match. Discord and Telegram bot tokens are found from
 their literal tail instead, and an AWS access key makes the 40-character secret key written
 next to it a finding too. :func:`scan_vendor` runs them all.
 """
@@ -14,6 +15,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from agentguard.detect import prepass
+from agentguard.detect.prepass import Literal, Pattern, PreparedText, matches_at
 from agentguard.detect.secrets_values import (
     WORD,
     b64decode,
@@ -43,6 +46,8 @@ class _Rule:
     check: _Check | None = None
     #: the secret must not follow a letter, digit or underscore
     bounded: bool = True
+    #: pre-pass probe: every match of ``pattern`` starts where it fires
+    probe: int = -1
 
 
 def _check_aws_key(text: str, m: re.Match[str]) -> tuple[float, str] | None:
@@ -178,41 +183,78 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"A(?:KIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         0.95,
         check=_check_aws_key,
+        probe=prepass.probe(Literal("AKIA")),
     ),
     _Rule(
         "aws_access_key",
         re.compile(r"A(?:SIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         0.95,
         check=_check_aws_key,
+        probe=prepass.probe(Literal("ASIA")),
     ),
-    _Rule("gcp_api_key", re.compile(r"AIza[0-9A-Za-z_\-]{35}" + _TAIL_GUARD), 0.95),
-    _Rule("google_oauth", re.compile(r"GOCSPX-[0-9A-Za-z_\-]{28}" + _TAIL_GUARD), 0.95),
-    _Rule("google_oauth", re.compile(r"ya29\.[0-9A-Za-z_\-]{30,}"), 0.9),
-    _Rule("google_oauth", re.compile(r"1//0[0-9A-Za-z_\-]{40,}"), 0.85),
+    _Rule(
+        "gcp_api_key",
+        re.compile(r"AIza[0-9A-Za-z_\-]{35}" + _TAIL_GUARD),
+        0.95,
+        probe=prepass.probe(Literal("AIza")),
+    ),
+    _Rule(
+        "google_oauth",
+        re.compile(r"GOCSPX-[0-9A-Za-z_\-]{28}" + _TAIL_GUARD),
+        0.95,
+        probe=prepass.probe(Literal("GOCSPX-")),
+    ),
+    _Rule(
+        "google_oauth",
+        re.compile(r"ya29\.[0-9A-Za-z_\-]{30,}"),
+        0.9,
+        probe=prepass.probe(Literal("ya29.")),
+    ),
+    _Rule(
+        "google_oauth",
+        re.compile(r"1//0[0-9A-Za-z_\-]{40,}"),
+        0.85,
+        probe=prepass.probe(Literal("1//0")),
+    ),
     _Rule(
         "github_token",
         re.compile(r"gh[pousr]_[A-Za-z0-9_]{36,251}(?![A-Za-z0-9])"),
         0.95,
         check=_check_github,
+        probe=prepass.probe(Pattern("gh[pousr]_", width=4)),
     ),
     _Rule(
         "github_token",
         re.compile(r"github_pat_[A-Za-z0-9_]{50,}(?![A-Za-z0-9])"),
         0.95,
         check=_check_github,
+        probe=prepass.probe(Literal("github_pat_")),
     ),
     _Rule(
         "gitlab_token",
         re.compile(r"gl(?:pat|dt|rt|ptt|ft|soat|cbt|imt)-[A-Za-z0-9_\-]{20,}"),
         0.95,
+        probe=prepass.probe(
+            *(
+                Literal(f"gl{kind}-")
+                for kind in ("pat", "dt", "rt", "ptt", "ft", "soat", "cbt", "imt")
+            )
+        ),
     ),
     _Rule(
         "slack_token",
         re.compile(r"xox[abposre]-[0-9A-Za-z\-]{10,}"),
         0.95,
         check=_check_slack,
+        probe=prepass.probe(Pattern("xox[abposre]-", width=5)),
     ),
-    _Rule("slack_token", re.compile(r"xapp-[0-9A-Za-z\-]{20,}"), 0.95, check=_check_slack),
+    _Rule(
+        "slack_token",
+        re.compile(r"xapp-[0-9A-Za-z\-]{20,}"),
+        0.95,
+        check=_check_slack,
+        probe=prepass.probe(Literal("xapp-")),
+    ),
     _Rule(
         "slack_webhook",
         re.compile(
@@ -221,40 +263,68 @@ _RULES: tuple[_Rule, ...] = (
         0.95,
         check=_check_slack_webhook,
         bounded=False,
+        probe=prepass.probe(Literal("https://hooks.slack.com/")),
     ),
     _Rule(
         "stripe_key",
         re.compile(r"sk_(?:live|test)_[0-9A-Za-z]{20,247}(?![A-Za-z0-9])"),
         0.95,
         check=_check_stripe,
+        probe=prepass.probe(Literal("sk_live_"), Literal("sk_test_")),
     ),
     _Rule(
         "stripe_key",
         re.compile(r"rk_(?:live|test)_[0-9A-Za-z]{20,247}(?![A-Za-z0-9])"),
         0.95,
         check=_check_stripe,
+        probe=prepass.probe(Literal("rk_live_"), Literal("rk_test_")),
     ),
     _Rule(
         "stripe_key",
         re.compile(r"whsec_[A-Za-z0-9]{32,}(?![A-Za-z0-9])"),
         0.9,
         check=_check_stripe,
+        probe=prepass.probe(Literal("whsec_")),
     ),
-    _Rule("twilio", re.compile(r"SK[0-9a-f]{32}(?![0-9A-Za-z])"), 0.9),
+    _Rule(
+        "twilio",
+        re.compile(r"SK[0-9a-f]{32}(?![0-9A-Za-z])"),
+        0.9,
+        probe=prepass.probe(Pattern("SK[0-9a-f]{32}", width=34)),
+    ),
     _Rule(
         "sendgrid_key",
         re.compile(r"SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43}" + _TAIL_GUARD),
         0.97,
+        probe=prepass.probe(Literal("SG.")),
     ),
-    _Rule("openai_key", re.compile(r"sk-[A-Za-z0-9_\-]{20,}"), 0.9, check=_check_openai),
+    _Rule(
+        "openai_key",
+        re.compile(r"sk-[A-Za-z0-9_\-]{20,}"),
+        0.9,
+        check=_check_openai,
+        probe=prepass.probe(Literal("sk-")),
+    ),
     _Rule(
         "huggingface_token",
         re.compile(r"hf_[A-Za-z0-9]{30,40}(?![A-Za-z0-9])"),
         0.95,
         check=_check_huggingface,
+        probe=prepass.probe(Literal("hf_")),
     ),
-    _Rule("npm_token", re.compile(r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"), 0.95),
-    _Rule("pypi_token", re.compile(r"pypi-[A-Za-z0-9_\-]{50,}"), 0.95, check=_check_pypi),
+    _Rule(
+        "npm_token",
+        re.compile(r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
+        0.95,
+        probe=prepass.probe(Literal("npm_")),
+    ),
+    _Rule(
+        "pypi_token",
+        re.compile(r"pypi-[A-Za-z0-9_\-]{50,}"),
+        0.95,
+        check=_check_pypi,
+        probe=prepass.probe(Literal("pypi-")),
+    ),
     _Rule(
         "discord_webhook",
         re.compile(
@@ -264,12 +334,18 @@ _RULES: tuple[_Rule, ...] = (
         0.95,
         anchors=("discord",),
         bounded=False,
+        probe=prepass.probe(
+            Literal("https://discord"),
+            Literal("https://ptb.discord"),
+            Literal("https://canary.discord"),
+        ),
     ),
     _Rule(
         "jwt",
         re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*" + _TAIL_GUARD),
         0.92,
         check=_check_jwt,
+        probe=prepass.probe(Literal("eyJ")),
     ),
     # Azure writes these keys in this case; a literal prefix keeps the scan cheap
     _Rule(
@@ -279,6 +355,7 @@ _RULES: tuple[_Rule, ...] = (
         group=1,
         check=_check_azure_account_key,
         bounded=False,
+        probe=prepass.probe(Literal("AccountKey=")),
     ),
     _Rule(
         "azure_connection_string",
@@ -287,6 +364,7 @@ _RULES: tuple[_Rule, ...] = (
         group=1,
         check=_check_azure_shared,
         bounded=False,
+        probe=prepass.probe(Literal("SharedAccessKey=")),
     ),
     _Rule(
         "azure_sas_token",
@@ -295,23 +373,32 @@ _RULES: tuple[_Rule, ...] = (
         group=1,
         check=_check_azure_sas,
         bounded=False,
+        probe=prepass.probe(Literal("sig=")),
     ),
     _Rule(
         "agentguard_key",
         re.compile(r"ag_[0-9a-f]{12}_[A-Za-z0-9_\-]{43}" + _TAIL_GUARD),
         0.97,
+        probe=prepass.probe(Pattern("ag_[0-9a-f]{12}_", width=16)),
     ),
 )
 
+#: probe id -> indexes of the rules it belongs to
+_RULES_OF: dict[int, list[int]] = {}
+for _i, _rule in enumerate(_RULES):
+    _RULES_OF.setdefault(_rule.probe, []).append(_i)
 _B64URL = WORD | frozenset("-")
 #: a Discord bot token's timestamp and HMAC parts; the id part before them is found by
 #: scanning back, so the search starts with a literal "." rather than a character class
 _DISCORD_TAIL = re.compile(r"\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}" + _TAIL_GUARD)
 _TELEGRAM_TAIL = re.compile(r":AA[A-Za-z0-9_\-]{33}" + _TAIL_GUARD)
+_DISCORD_PROBE = prepass.pattern(r"\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27}", width=35)
+_TELEGRAM_PROBE = prepass.literal(":AA")
 
 
-def _discord_tokens(text: str) -> Iterator[tuple[int, int, float, str]]:
-    for m in _DISCORD_TAIL.finditer(text):
+def _discord_tokens(prepared: PreparedText) -> Iterator[tuple[int, int, float, str]]:
+    text = prepared.text
+    for m in matches_at(_DISCORD_TAIL, text, prepared.starts(_DISCORD_PROBE)):
         dot = m.start()
         start = dot
         while start > 0 and dot - start <= 27 and text[start - 1] in _B64URL:
@@ -323,8 +410,9 @@ def _discord_tokens(text: str) -> Iterator[tuple[int, int, float, str]]:
             yield start, m.end(), capped_score(text[start : m.end()], 0.95), "discord_token"
 
 
-def _telegram_tokens(text: str) -> Iterator[tuple[int, int, float, str]]:
-    for m in _TELEGRAM_TAIL.finditer(text):
+def _telegram_tokens(prepared: PreparedText) -> Iterator[tuple[int, int, float, str]]:
+    text = prepared.text
+    for m in matches_at(_TELEGRAM_TAIL, text, prepared.starts(_TELEGRAM_PROBE)):
         colon = m.start()
         start = colon
         while start > 0 and colon - start <= 10 and "0" <= text[start - 1] <= "9":
@@ -344,13 +432,20 @@ def _aws_secret_near(text: str, start: int, end: int) -> Iterator[tuple[int, int
             yield lo + m.start(), lo + m.end(), capped_score(value, 0.9), "aws_secret_key"
 
 
-def scan_vendor(text: str) -> Iterator[tuple[int, int, float, str, int]]:
+def scan_vendor(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, int]]:
     """``(start, end, score, subtype, priority)`` of every vendor-format credential: priority
     0 for the formats themselves, 1 for an AWS secret key found next to an access key."""
-    for rule in _RULES:
+    text = prepared.text
+    found = prepared.hits()
+    rules = _RULES
+    if found is not None:  # only the rules whose prefix occurs, in table order
+        hit = [i for probe in found if probe in _RULES_OF for i in _RULES_OF[probe]]
+        rules = tuple(_RULES[i] for i in sorted(hit))
+    for rule in rules:
+        starts = prepared.starts(rule.probe)
         if rule.anchors and not any(anchor in text for anchor in rule.anchors):
             continue
-        for m in rule.pattern.finditer(text):
+        for m in matches_at(rule.pattern, text, starts):
             start, end = m.span(rule.group)
             if rule.bounded and not boundary_before(text, m.start()):
                 continue
@@ -365,5 +460,5 @@ def scan_vendor(text: str) -> Iterator[tuple[int, int, float, str, int]]:
                 for s, e, sc, st in _aws_secret_near(text, start, end):
                     yield s, e, sc, st, 1
     for scan in (_discord_tokens, _telegram_tokens):
-        for start, end, score, subtype in scan(text):
+        for start, end, score, subtype in scan(prepared):
             yield start, end, score, subtype, 0
