@@ -3,11 +3,10 @@ A's data, the audit log says why, and none of A's sensitive values is stored in 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import sqlite3
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -17,13 +16,8 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "email_leak" / "run
 
 
 @pytest.fixture(scope="module")
-def example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("email_leak_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+def example(load_example: Callable[[str], ModuleType]) -> ModuleType:
+    return load_example("email_leak")
 
 
 def test_reply_to_b_carrying_a_thread_is_blocked_before_it_is_sent(

@@ -3,26 +3,18 @@ slang is held for review and never published unreviewed; the audit log says why.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "social_slang" / "run.py"
-
 
 @pytest.fixture(scope="module")
-def example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("social_slang_example", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+def example(load_example: Callable[[str], ModuleType]) -> ModuleType:
+    return load_example("social_slang")
 
 
 def test_slang_and_shouting_are_held_and_only_the_clean_post_is_published(

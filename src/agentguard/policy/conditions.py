@@ -66,19 +66,13 @@ def compile_condition(source: str, arg_schema: Mapping[str, Any] | None = None) 
 
     Raises :class:`ConditionError` with a message that says how to fix the condition.
     """
-    if not isinstance(source, str) or not source.strip():
-        raise ConditionError("a condition must be a non-empty CEL expression")
-    try:
-        program = cel.compile(source)
-    except Exception as exc:
-        raise ConditionError(_syntax_message(str(exc))) from None
-    bound = set(_MACRO_VAR.findall(source))
-    unknown = sorted(set(program.variables()) - VARIABLES - bound)
-    if unknown:
-        raise ConditionError(
-            f"unknown name {unknown[0]!r} in condition; a condition may use "
-            "args, agent, session, subject and now (for example args.amount < 500)"
-        )
+    program = _compile(
+        source,
+        VARIABLES,
+        "condition",
+        "a condition may use args, agent, session, subject and now (for example "
+        "args.amount < 500)",
+    )
     properties = _properties(arg_schema)
     numbers = frozenset(
         name for name, spec in (properties or {}).items() if spec.get("type") == "number"
@@ -96,8 +90,15 @@ def compile_expression(source: str, names: frozenset[str] = VARIABLES) -> Condit
     Used for ``recipient:``, ``recipient_owner:`` and ``owner:`` (which may also read
     ``result``). Raises :class:`ConditionError`.
     """
+    hint = f"it may use {', '.join(sorted(names))}"
+    program = _compile(source, names, "expression", hint)
+    return Condition(source, program, frozenset(), frozenset(program.variables()) & names)
+
+
+def _compile(source: str, names: frozenset[str], what: str, hint: str) -> Any:
+    """Parse ``source`` and refuse names it may not read (macro variables aside)."""
     if not isinstance(source, str) or not source.strip():
-        raise ConditionError("an expression must be a non-empty CEL expression")
+        raise ConditionError(f"a {what} must be a non-empty CEL expression")
     try:
         program = cel.compile(source)
     except Exception as exc:
@@ -105,10 +106,8 @@ def compile_expression(source: str, names: frozenset[str] = VARIABLES) -> Condit
     bound = set(_MACRO_VAR.findall(source))
     unknown = sorted(set(program.variables()) - names - bound)
     if unknown:
-        raise ConditionError(
-            f"unknown name {unknown[0]!r} in expression; it may use {', '.join(sorted(names))}"
-        )
-    return Condition(source, program, frozenset(), frozenset(program.variables()) & names)
+        raise ConditionError(f"unknown name {unknown[0]!r} in {what}; {hint}")
+    return program
 
 
 def _syntax_message(raw: str) -> str:
