@@ -70,8 +70,7 @@ def compile_condition(source: str, arg_schema: Mapping[str, Any] | None = None) 
         source,
         VARIABLES,
         "condition",
-        "a condition may use args, agent, session, subject and now (for example "
-        "args.amount < 500)",
+        "a condition may use args, agent, session, subject and now (for example args.amount < 500)",
     )
     properties = _properties(arg_schema)
     numbers = frozenset(
