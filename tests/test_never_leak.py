@@ -40,12 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from tests import leakgen
 from tests.leakgen import Placed, Sensitive
+from typer.testing import CliRunner
 
 from agentguard import (
     AccessDenied,
@@ -90,8 +89,8 @@ CLI_READS: tuple[tuple[str, ...], ...] = (
     ("audit", "tail"),
     ("audit", "search", "--decision", "deny"),
 )
-#: the ``agentguard`` command, built once (typer's CliRunner would rebuild it per call)
-CLI = typer.main.get_command(app)
+#: the ``agentguard`` command (typer's runner; click is not a dependency of typer any more)
+CLI = app
 DB = "audit.db"
 RECIPIENT = "billing@corp-mail.net"
 
