@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -177,23 +178,27 @@ def _make_engine(name: str | None) -> Engine:
         return _FindEngine()
     if name not in (None, "hyperscan"):
         raise ValueError(f"unknown pre-pass engine {name!r} (known: hyperscan, re)")
-    try:
-        from agentguard.detect.prepass_hyperscan import HyperscanEngine
-    except ModuleNotFoundError as exc:
-        if name is not None or exc.name != "hyperscan":
-            raise
+    if name is None and importlib.util.find_spec("hyperscan") is None:
         return _FindEngine()  # hyperscan is not installed here: same findings, slower
+    from agentguard.detect.prepass_hyperscan import HyperscanEngine
+
     return HyperscanEngine()
 
 
 _engine: Engine | None = None
+_engine_lock = threading.Lock()
 
 
 def _current_engine() -> Engine:
+    # Made once, under a lock: threads racing to import the engine module would otherwise
+    # see it half initialised.
     global _engine
     engine = _engine
     if engine is None:
-        engine = _engine = _make_engine(None)
+        with _engine_lock:
+            if _engine is None:
+                _engine = _make_engine(None)
+            engine = _engine
     return engine
 
 
@@ -246,6 +251,12 @@ class PreparedText:
         if scanned is None:
             scanned = self._scan()
         return self._found if scanned else None
+
+    def any_fires(self, probes: frozenset[int]) -> bool:
+        """Whether one of ``probes`` fires (``True`` when the engine cannot tell): a family
+        whose every check is gated by its probes has nothing to report when none does."""
+        found = self.hits()
+        return found is None or not found.keys().isdisjoint(probes)
 
     def positions(self, probe: int) -> list[int]:
         """Every position of a probe made of literals, ascending (overlapping ones too)."""
