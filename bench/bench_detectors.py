@@ -12,8 +12,11 @@ grouped into documents of 3–10 paragraphs; one labelled text from the eval set
 exact bytes depend on the Python version (the stdlib differs), so the script prints the
 corpus size and a SHA-256 prefix.
 
-Each detector is called once per document (``detect(doc)``); ``agentguard all`` is
-``scan_text`` with every detector. The peers are slow, so they get only the first
+Each detector is called once per document (``detect(doc)``, which prepares the text for
+its own family); ``agentguard, all families`` is ``scan_text`` with every detector, which
+prepares each document once for all of them (case fold and one probe scan: the shared
+pre-pass of ``agentguard.detect.prepass``, run by hyperscan, or by ``str.find``/``re`` with
+``--prepass re``). The peers are slow, so they get only the first
 ``--peer-mb`` MB of documents; agentguard is timed on that slice too, and the ratio column
 compares figures on the same slice. Presidio analyses each document with its
 ``AnalyzerEngine``; detect-secrets scans the slice written to one ``.txt`` file, as
@@ -22,9 +25,10 @@ engine rather than a spaCy model: see ``bench/_detect_peers.py``. The process is
 one CPU and any network access fails.
 
 Last, the literal pre-filter (find every occurrence of ~40 keywords and vendor prefixes in
-lower-cased text) as agentguard's secrets detector does it (one ``str.find`` loop per
-literal) against one ``re`` alternation, ``google-re2``, ``pyahocorasick`` and
-``hyperscan``, each when installed.
+lower-cased text): one ``str.find`` loop per literal (what the pre-pass does without
+hyperscan) against one ``re`` alternation, ``google-re2``, ``pyahocorasick`` and
+``hyperscan``, each when installed; and agentguard's own pre-pass, which finds the probes of
+every family (literals and short patterns) in each document.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _detect_peers as peers
+from agentguard.detect import prepass
 from agentguard.detect.base import Detector
 from agentguard.detect.pii import PIIDetector
 from agentguard.detect.secrets import SecretsDetector
@@ -261,7 +266,7 @@ def prefilter_rows(text: str, literals: Sequence[str], repeat: int) -> list[tupl
     pattern = "|".join(re.escape(w) for w in sorted(literals, key=len, reverse=True))
     compiled = re.compile(pattern)
     candidates: list[tuple[str, Callable[[], int]]] = [
-        (f"str.find loop, {len(literals)} literals (agentguard)", find_loop),
+        (f"str.find loop, {len(literals)} literals (pre-pass without hyperscan)", find_loop),
         ("re: one alternation, finditer", lambda: sum(1 for _ in compiled.finditer(text))),
     ]
     try:
@@ -320,6 +325,13 @@ def prefilter_rows(text: str, literals: Sequence[str], repeat: int) -> list[tupl
     return rows
 
 
+def prepass_positions(doc: str) -> list[int]:
+    """Every position the pre-pass finds in ``doc``, for all probes of all families (the
+    ``re`` engine finds nothing up front: it leaves each check to scan for itself)."""
+    found = prepass.prepare(doc).hits() or {}
+    return [pos for positions in found.values() for pos in positions]
+
+
 # ---------------------------------------------------------------------------- main
 
 
@@ -331,7 +343,15 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=20, help="eval text every N paragraphs")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best kept)")
     parser.add_argument("--no-prefilter", action="store_true")
+    parser.add_argument(
+        "--prepass",
+        choices=("hyperscan", "re"),
+        default=None,
+        help="pre-pass engine (default: hyperscan when installed)",
+    )
     options = parser.parse_args()
+    if options.prepass is not None:
+        prepass.set_engine(options.prepass)
     peers.forbid_network()
     pinned = pin_one_core()
 
@@ -346,6 +366,10 @@ def main() -> None:
         f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}; {pinned}; best of {options.repeat}"
     )
+    engine = prepass.engine_name()
+    if engine == "hyperscan":
+        engine += " " + peers.version_of("hyperscan")
+    print(f"detector pre-pass: {engine}")
     print(
         f"corpus: {full_mb:.2f} MB in {len(corpus.docs)} documents (seed {options.seed}, "
         f"sha256 {corpus.digest()}…, built in {built:.1f} s): "
@@ -367,7 +391,7 @@ def main() -> None:
         part_s, found = best_of(per_doc(detector.detect, part), options.repeat)
         rows.append(Row(name, full_mb / full_s, part_mb / part_s, found))
     everything = [d for _, d in detectors]
-    label = "agentguard all (" + " + ".join(n.split()[1] for n, _ in detectors) + ")"
+    label = "agentguard, all families (" + " + ".join(n.split()[1] for n, _ in detectors) + ")"
     full_s, _ = best_of(per_doc(lambda d: scan_text(d, everything), corpus.docs), options.repeat)
     part_s, found = best_of(per_doc(lambda d: scan_text(d, everything), part), options.repeat)
     rows.append(Row(label, full_mb / full_s, part_mb / part_s, found))
@@ -436,6 +460,15 @@ def main() -> None:
         text = "\n\n".join(corpus.docs).lower()
         print()
         measured = prefilter_rows(text, literals, options.repeat)
+        seconds, hits = best_of(per_doc(prepass_positions, corpus.docs), options.repeat)
+        needles = sum(len(needles) for needles in prepass.registered())
+        measured.append(
+            (
+                f"agentguard pre-pass ({prepass.engine_name()}): {needles} needles, per doc",
+                full_mb / seconds,
+                hits,
+            )
+        )
         print(
             f"literal pre-filter: every occurrence of {len(literals)} literals in the "
             f"lower-cased corpus ({len(text.encode('utf-8')) / 1e6:.2f} MB, one string)"
@@ -445,7 +478,8 @@ def main() -> None:
             print(f"{name:48} {speed:10.1f} {hits:9d}")
         print(
             "(str.find and re/re2 count non-overlapping matches; Aho-Corasick and hyperscan "
-            "count every match, overlapping ones included)"
+            "count every match, overlapping ones included; the pre-pass row counts the "
+            "candidate positions of every family's probes in the documents)"
         )
     print(f"\ntotal time {time.perf_counter() - started:.0f} s")
 

@@ -46,16 +46,14 @@ visible. Hidden characters, encoded payloads and typed-argument findings are not
 context: an invisible instruction is never “about” anything. Findings below ``min_score``
 (default 0.25) are dropped; :data:`FLAG_THRESHOLD` (0.5) is the line for acting on one.
 
-Speed. Text is case-folded once (length-preserving). About twenty trigger keywords are
-located with ``str.find``; one compiled alternation, whose every branch starts with a literal
-character, finds the punctuation triggers (``![``, ``<|``, ``../``, ``$(``, a quote before
-``OR``/``UNION``…); a second pattern finds base64/hex candidates; the hidden-character class
-runs only on non-ASCII text. Each trigger runs one anchored pattern at its own offset, so
-ordinary text costs a handful of C-level scans (25–30 MB/s on one core for English prose and
-markdown). A single alternation of all triggers measured 7–15 MB/s in CPython's ``re``,
-which tries every branch at every letter. Work per trigger is bounded (400-character line
-look-back, context scoring for the first 500 hits), so adversarially dense input stays
-linear.
+Speed. Every check starts at a trigger: about twenty keywords, the punctuation of one
+compiled alternation (``![``, ``<|``, ``../``, ``$(``, a quote before ``OR``/``UNION`` …),
+base64/hex candidates, and invisible characters. These are pre-pass probes
+(:mod:`agentguard.detect.prepass`): one scan of the case-folded text finds them for every
+detector family at once, and each trigger then runs one anchored pattern at its own
+offset, so ordinary text costs little more than that shared scan. Work per trigger is
+bounded (400-character line look-back, context scoring for the first 500 hits), so
+adversarially dense input stays linear.
 
 Known limits: paraphrases without trigger words (“set aside what you were told” is covered,
 “the real task is …” is not), languages beyond a few German/Spanish/French/Italian forms,
@@ -84,7 +82,7 @@ from agentguard.detect.injection_common import (
     PROMPT_INJECTION_SUBTYPES,
 )
 from agentguard.detect.injection_malicious import KIND_CHECKS
-from agentguard.detect.injection_scan import Scan
+from agentguard.detect.injection_scan import PROBES, Scan
 from agentguard.detect.prepass import PreparedText, prepare
 
 __all__ = [
@@ -127,7 +125,7 @@ class InjectionDetector:
 
     def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
         """:meth:`detect` on a text prepared once for several families."""
-        if not prepared.text:
+        if not prepared.text or not prepared.any_fires(PROBES):
             return []
         scan = Scan(prepared, self.allowed_hosts)
         scan.run()

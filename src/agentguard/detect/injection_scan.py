@@ -103,7 +103,9 @@ class Scan:
         for m in matches_at(_PUNCT_TRIGGER, self.text, prepared.starts(_PUNCT_PROBE)):
             _dispatch_punct(self, m)
         if self.depth < 2:
-            for m in matches_at(B64_TRIGGER, self.text, prepared.starts(_B64_PROBE)):
+            # İ ı ſ K reach the probe as ASCII letters: there it may miss a run's first match
+            starts = None if prepared.case_variants else prepared.starts(_B64_PROBE)
+            for m in matches_at(B64_TRIGGER, self.text, starts):
                 if m.start() >= self.b64_until:
                     encoded(self, m.start())
 
@@ -274,12 +276,24 @@ _PUNCT_PROBE = prepass.probe(
             r";[ \t]*(?:drop|sudo|rm)",
             rf"&&{WS}*(?:sudo|rm)",
             rf"&{WS}*(?:sudo|rm)",
-            r"'[ \t]*\)*[ \t]*(?:;|or|and|union)",
-            r'"[ \t]*\)*[ \t]*(?:;|or|and|union)',
+            # any mix of blanks and closing brackets: cheaper to find than the regex's order
+            r"'[ \t)]*(?:;|or|and|union)",
+            r'"[ \t)]*(?:;|or|and|union)',
         )
     ),
 )
-_B64_PROBE = prepass.pattern(r"[A-Z0-9][A-Za-z0-9+/_\-]{19}", width=20)
+# the first place in each run of base64 characters where B64_TRIGGER matches: encoded()
+# reads the whole run from there and moves b64_until past it, so the run's later matches
+# would be skipped anyway
+_B64_PROBE = prepass.pattern(
+    r"(?:^|[^A-Za-z0-9+/_\-])[a-z+/_\-]*[A-Z0-9][A-Za-z0-9+/_\-]{19}", width=20
+)
+
+
+#: every check starts where one of these pre-pass probes fires
+PROBES = frozenset(
+    {*(probe for probe, _ in _WORD_PROBES), _AI_PROBE, _HIDDEN_PROBE, _PUNCT_PROBE, _B64_PROBE}
+)
 
 
 def _dispatch_punct(scan: Scan, m: re.Match[str]) -> None:

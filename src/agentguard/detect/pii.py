@@ -66,7 +66,9 @@ from agentguard.detect.pii_common import (
     words_re,
 )
 from agentguard.detect.pii_ids import scan_iban, scan_national_ids, scan_ssn
+from agentguard.detect.pii_names import PROBES as _NAME_PROBES
 from agentguard.detect.pii_names import scan_person
+from agentguard.detect.pii_phone import scan_phone
 from agentguard.detect.pii_text import scan_address, scan_dob
 from agentguard.detect.prepass import PreparedText, prepare, search_at
 
@@ -206,71 +208,6 @@ def _card_hit(text: str, m: re.Match[str]) -> Hit | None:
     return Hit("CREDIT_CARD", start, end, clamp(score), brand)
 
 
-# ---------------------------------------------------------------- PHONE
-_PHONE_CTX = words_re(
-    "phone", "call", "called", "calling", "tel", "telephone", "mobile", "cell", "fax", "contact",
-    "text", "sms", "whatsapp", "dial", "reach", "number", "hotline", "ring",
-)  # fmt: skip
-_VALID = phonenumbers.Leniency.VALID
-# The matcher compiles regexes from the metadata of every region it considers, far more than
-# the re module's cache of 512 holds, so every scan recompiled some (ours included) until
-# phonenumbers kept its own compiled patterns (9.0.x: enable_pattern_cache).
-_enable_pattern_cache = getattr(phonenumbers, "enable_pattern_cache", None)
-if _enable_pattern_cache is not None:
-    _enable_pattern_cache()
-
-
-def _fictional(num: phonenumbers.PhoneNumber) -> bool:
-    national = str(num.national_number)
-    if num.country_code == 1:
-        return national[3:8].startswith("55501")
-    if num.country_code == 44:
-        return national.startswith(("2079460", "1632960", "1134960", "7700900"))
-    return False
-
-
-def _phone_shaped(text: str, s: int, e: int, digits: int) -> bool:
-    """Cheap shape checks that keep most non-phones away from the phone matcher."""
-    if digits > 17 or (s > 0 and text[s - 1].isalnum()):
-        return False
-    value = text[s:e]
-    if ":" in value or "/" in value or not value.isascii() or value.upper() != value.lower():
-        return False  # times, dates, letters (IBAN/ID/hex fragments)
-    return not (value.isdigit() and digits > 12 and text[s - 1 : s] != "+")
-
-
-def _phone_matches(chunk: str, region: str) -> list[tuple[int, int, bool, bool, str]]:
-    """``(start, end, bare digits, fictional, region)`` of each number the phone matcher
-    finds in ``chunk``."""
-    out = []
-    for m in phonenumbers.PhoneNumberMatcher(chunk, region, leniency=_VALID):
-        where = phonenumbers.region_code_for_number(m.number) or region
-        out.append((m.start, m.end, m.raw_string.isdigit(), _fictional(m.number), where.lower()))
-    return out
-
-
-def _scan_phone(text: str, islands: list[Span], region: str) -> list[Hit]:
-    hits: list[Hit] = []
-    last_end = -1
-    n = len(text)
-    for s, e, digits in islands:
-        if digits < 7 or not _phone_shaped(text, s, e, digits):
-            continue  # the phone matcher only runs where >= 7 digits are close together
-        a, b = max(0, s - 2, last_end), min(n, e + 1)
-        last_end = b
-        for m_start, m_end, bare, fictional, where in _phone_matches(text[a:b], region):
-            start, end = a + m_start, a + m_end
-            context = near(_PHONE_CTX, text, start, end, 40, 16)
-            if bare and not context:
-                score = 0.25  # a bare digit run is as likely an id or a count as a phone
-            else:
-                score = 0.6 + (0.1 if not bare else 0.0) + (0.25 if context else 0.0)
-            if fictional:
-                score = min(score, EXAMPLE_SCORE)
-            hits.append(Hit("PHONE", start, end, clamp(score), where))
-    return hits
-
-
 # ---------------------------------------------------------------- IP_ADDRESS
 _V4_RE = re.compile(r"(?<![0-9A-Za-z.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])")
 _V6_HINT_RE = re.compile(r"::|:[0-9A-Fa-f]{1,4}:")
@@ -356,6 +293,9 @@ def _scan_ip(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
 
 
 # ---------------------------------------------------------------- the detector
+#: every scanner starts where one of these fires
+_PROBES = frozenset({ISLAND_PROBE, _AT, _V6_PROBE, *_NAME_PROBES})
+
 _Scanner = Callable[[PreparedText, list[Span]], list[Hit]]
 #: (type, scanner, whether it looks only at islands of 4 characters or more)
 _SCANNERS: tuple[tuple[str, _Scanner, bool], ...] = (
@@ -402,7 +342,7 @@ class PIIDetector:
     def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
         """:meth:`detect` on a text prepared once for several families."""
         text = prepared.text
-        if not text:
+        if not text or not prepared.any_fires(_PROBES):
             return []
         starts = prepared.starts(ISLAND_PROBE)
         islands = find_islands(text) if starts is None else islands_at(text, starts)
@@ -416,7 +356,7 @@ class PIIDetector:
                 (h.start, h.end) for h in hits if _PRIORITY[h.type] > _PRIORITY["PHONE"]
             )
             free = [span for span in wide if not _covered(claimed, span)]
-            hits.extend(_scan_phone(text, free, self.region))
+            hits.extend(scan_phone(text, free, self.region))
         kept = _resolve(h for h in hits if h.score >= self.min_score)
         return [Finding(h.type, h.start, h.end, h.score, self.name, h.subtype) for h in kept]
 

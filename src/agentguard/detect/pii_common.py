@@ -61,7 +61,8 @@ _RUN_RE = re.compile(r"[0-9A-Z ./:()\-]*")
 _UPPER_OR_DIGIT = r"[A-Z0-9\xaa\xb2\xb3\xb9\xc0-\xd6\xd8-\xde]"
 #: fires inside every island some scanner can act on (see pii_ids, pii_text, pii)
 ISLAND_PROBE = prepass.probe(
-    Pattern(r"[0-9][0-9A-Z ./:()\-]{3}", width=4),  # four characters or more
+    # four characters or more (an island never starts right after a digit)
+    Pattern(r"(?:^|[^0-9])[0-9][0-9A-Z ./:()\-]{3}", width=4),
     Pattern(r"[A-Z]{2}[0-9]", width=1),  # IBAN: two capitals right before
     Pattern(r"[0-9][A-Z]*[ \t]" + _UPPER_OR_DIGIT, width=3),  # ADDRESS: "12 Main"
     Pattern(r"[0-9][A-Z]*(?:st|nd|rd|th)", width=3),  # ADDRESS: "12 1st"
@@ -76,15 +77,24 @@ def islands_at(text: str, positions: Iterable[int]) -> list[Span]:
     no island crosses its ends."""
     out: list[Span] = []
     done = -1
+    chars = _ISLAND_CHARS
+    run_end = _RUN_RE.match
+    islands = _ISLAND_RE.finditer
     for pos in positions:
-        if pos < done or text[pos] not in _ISLAND_CHARS:
+        if pos < done or text[pos] not in chars:
             continue
         start = pos
-        while start > 0 and text[start - 1] in _ISLAND_CHARS:
+        while start and text[start - 1] in chars:
             start -= 1
-        run = _RUN_RE.match(text, pos)
+        run = run_end(text, pos)
         done = run.end() if run is not None else pos + 1
-        out.extend(find_islands(text, start, done))
+        for m in islands(text, start, done):
+            value = m.group()
+            if value.isdigit():
+                digits = len(value)
+            else:
+                digits = len(value) - len(value.translate(_DROP_DIGITS))
+            out.append((m.start(), m.end(), digits))
     return out
 
 

@@ -92,24 +92,28 @@ _LOWER_CUE_TWO = {
 
 # Pre-pass probes. A capitalised word only becomes a name when it is a cue or a known first
 # name followed by another capitalised word, or when a lower-case cue ends right before it
-# ("customer Jane", "my name is Jane"); each probe starts where such a word does.
+# ("customer Jane", "my name is Jane"); each needle fires where such a word starts.
 _UP_BYTE = r"[A-Z\xc0-\xd6\xd8-\xde]"
-_NAME_WORDS = sorted(FIRST_NAMES | _HONORIFICS | _GREETINGS | _ROLES | _SIGN_OFFS)
+_NOT_LOWER_BYTE = r"[^a-z\xdf-\xf6\xf8-\xff]"  # the name is a whole capitalised word
+_NAMES_BY_LENGTH: dict[int, list[str]] = {}
+for _word in sorted(FIRST_NAMES | _HONORIFICS | _GREETINGS | _ROLES | _SIGN_OFFS):
+    _NAMES_BY_LENGTH.setdefault(len(_word), []).append(_word)
+_LOWER_CUE_WORDS = [w for w in sorted(_LOWER_CUES) if w.isalpha() and w not in _LOWER_CUE_TWO]
 _CUE_PROBE = prepass.probe(
-    Pattern("(?:" + "|".join(map(prepass.escape, _NAME_WORDS)) + rf")[.,:]?{WS}"),
-    Pattern(
-        "(?i:"
-        + "|".join(w for w in sorted(_LOWER_CUES) if w.isalpha() and w not in _LOWER_CUE_TWO)
-        + ") "
-        + _UP_BYTE,
-        width=1,
+    # one needle per name length, so that the name starts a fixed offset before the end
+    *(
+        Pattern(f"(?:{'|'.join(map(prepass.escape, words))}){_NOT_LOWER_BYTE}", width=n + 1)
+        for n, words in _NAMES_BY_LENGTH.items()
     ),
+    Pattern(f"(?i:{'|'.join(_LOWER_CUE_WORDS)}) {_UP_BYTE}", width=1),
     *(
         Pattern(rf"(?i:{two.replace(' ', f'){WS}+(?i:')}) {_UP_BYTE}", width=1)
         for two in _LOWER_CUE_TWO.values()
     ),
 )
 _NAME_IS_PROBE = prepass.pattern(rf"ame(?: is|:)[ \t]+{_UP_BYTE}")
+#: the pre-pass probes every PERSON finding starts at
+PROBES = frozenset({_CUE_PROBE, _NAME_IS_PROBE})
 
 
 def _lower_cued(text: str, start: int) -> bool:

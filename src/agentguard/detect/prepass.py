@@ -153,6 +153,8 @@ def fold(text: str) -> str:
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: the characters Python's case-insensitive matching equates with ASCII letters
+_CASE_VARIANTS = "\u0130\u0131\u017f\u212a"
 
 
 class Engine(Protocol):
@@ -174,15 +176,23 @@ class _FindEngine:
 
 
 def _make_engine(name: str | None) -> Engine:
-    if name == "re":
-        return _FindEngine()
-    if name not in (None, "hyperscan"):
+    if name not in (None, "hyperscan", "re"):
         raise ValueError(f"unknown pre-pass engine {name!r} (known: hyperscan, re)")
-    if name is None and importlib.util.find_spec("hyperscan") is None:
-        return _FindEngine()  # hyperscan is not installed here: same findings, slower
-    from agentguard.detect.prepass_hyperscan import HyperscanEngine
+    if name is None:  # hyperscan when it is installed: same findings either way, faster
+        name = "hyperscan" if importlib.util.find_spec("hyperscan") is not None else "re"
+    made = _made.get(name)  # one of each: a hyperscan engine keeps its compiled database
+    if made is None:
+        if name == "re":
+            made = _FindEngine()
+        else:
+            from agentguard.detect.prepass_hyperscan import HyperscanEngine
 
-    return HyperscanEngine()
+            made = HyperscanEngine()
+        _made[name] = made
+    return made
+
+
+_made: dict[str, Engine] = {}
 
 
 _engine: Engine | None = None
@@ -212,7 +222,8 @@ def set_engine(name: str) -> str:
     of the previous one."""
     global _engine
     previous = _current_engine().name
-    _engine = _make_engine(name)
+    with _engine_lock:
+        _engine = _make_engine(name)
     return previous
 
 
@@ -235,6 +246,13 @@ class PreparedText:
         if low is None:
             low = self._low = fold(self.text)
         return low
+
+    @property
+    def case_variants(self) -> bool:
+        """Whether the text holds İ, ı, ſ or K, which Python's case-insensitive matching
+        equates with ASCII letters and which pattern needles therefore see as those letters
+        (a needle that relies on a character *not* being a letter cannot trust such a text)."""
+        return not self.is_ascii and any(ch in self.text for ch in _CASE_VARIANTS)
 
     def _scan(self) -> bool:
         found = (_engine or _current_engine()).scan(self)
@@ -289,11 +307,9 @@ class PreparedText:
         scanned = self._scanned
         if scanned is None:
             scanned = self._scan()
-        if scanned:
-            return self._found.get(probe, [])
-        if any(isinstance(needle, Pattern) for needle in _probes[probe]):
-            return None
-        return self.positions(probe)
+        # without an engine scan, a check's own regex (which starts with what its probe
+        # looks for) is as quick to run over the whole text as the probe would be
+        return self._found.get(probe, []) if scanned else None
 
 
 def prepare(text: str) -> PreparedText:

@@ -24,7 +24,8 @@ one finding per place:
 
 * :mod:`~agentguard.detect.secrets_values` — value heuristics: examples and placeholders,
   entropy, base64;
-* :mod:`~agentguard.detect.secrets_rules` — the vendor rule table;
+* :mod:`~agentguard.detect.secrets_rules` — the vendor rule table, and
+  :mod:`~agentguard.detect.secrets_checks` — the structure check of each vendor format;
 * :mod:`~agentguard.detect.secrets_formats` — PEM private keys, passwords in URLs;
 * :mod:`~agentguard.detect.secrets_assignments` — ``key = value`` assignments;
 * :mod:`~agentguard.detect.secrets_context` — context words: assignments, ``Bearer`` /
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import bisect
 
+from agentguard.detect import secrets_context, secrets_formats, secrets_rules
 from agentguard.detect.base import Finding
 from agentguard.detect.prepass import PreparedText, prepare
 from agentguard.detect.secrets_context import KEYWORDS, scan_context
@@ -91,6 +93,8 @@ _KEYWORDS = KEYWORDS
 _Candidate = tuple[int, int, float, str, int]  # start, end, score, subtype, priority
 #: priorities up to this one come from format rules; above it, from context rules
 _FORMAT_PRIORITY = 1
+#: every rule starts where one of these pre-pass probes fires
+_PROBES = secrets_rules.PROBES | secrets_formats.PROBES | secrets_context.PROBES
 
 
 class SecretsDetector:
@@ -116,7 +120,7 @@ class SecretsDetector:
 
     def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
         """:meth:`detect` on a text prepared once for several families."""
-        if not prepared.text:
+        if not prepared.text or not prepared.any_fires(_PROBES):
             return []
         candidates: list[_Candidate] = list(scan_vendor(prepared))
         for start, end, score, subtype in scan_private_keys(prepared):

@@ -44,6 +44,8 @@ KEYWORDS = (
     "identified",
 )
 _KEYWORD_PROBES = tuple((word, prepass.literal(word, caseless=True)) for word in KEYWORDS)
+#: the pre-pass probes every context-rule finding starts at
+PROBES = frozenset(probe for _, probe in _KEYWORD_PROBES)
 #: characters of a key name, scanned back from a context word to find the key's start
 _IDENT = WORD | frozenset(".-")
 #: hex in one case (a digest or a hex key)

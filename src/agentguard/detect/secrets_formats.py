@@ -116,6 +116,10 @@ _DB_SCHEMES = frozenset(
 )
 
 
+#: the pre-pass probes every finding of this module starts at
+PROBES = frozenset({_PEM_PROBE, _SCHEME_SEP})
+
+
 def scan_url_passwords(prepared: PreparedText) -> Iterator[tuple[int, int, float, str]]:
     """``(start, end, score, "url_password")`` of every password in a URL's user info."""
     text = prepared.text

@@ -3,20 +3,33 @@
 Every rule starts with a literal prefix (``ghp_``, ``xoxb-``, ``eyJ`` …), registered as a
 pre-pass probe (:mod:`agentguard.detect.prepass`): the rule's regex is tried only where its
 prefix occurs, so on prose the table costs nothing beyond the shared probe scan; a structure
-check then refines the score or drops the match. Discord and Telegram bot tokens are found from
+check (:mod:`agentguard.detect.secrets_checks`) then refines the score or drops the match. Discord and Telegram bot tokens are found from
 their literal tail instead, and an AWS access key makes the 40-character secret key written
 next to it a finding too. :func:`scan_vendor` runs them all.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from agentguard.detect import prepass
 from agentguard.detect.prepass import Literal, Pattern, PreparedText, matches_at
+from agentguard.detect.secrets_checks import (
+    check_aws_key,
+    check_azure_account_key,
+    check_azure_sas,
+    check_azure_shared,
+    check_github,
+    check_huggingface,
+    check_jwt,
+    check_openai,
+    check_pypi,
+    check_slack,
+    check_slack_webhook,
+    check_stripe,
+)
 from agentguard.detect.secrets_values import (
     WORD,
     b64decode,
@@ -24,9 +37,7 @@ from agentguard.detect.secrets_values import (
     capped_score,
     char_classes,
     decodes_to_text,
-    looks_like_example,
     shannon_entropy,
-    wordlike,
 )
 
 _Check = Callable[[str, re.Match[str]], tuple[float, str] | None]
@@ -50,130 +61,6 @@ class _Rule:
     probe: int = -1
 
 
-def _check_aws_key(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    body = m.group(0)[4:]
-    base32 = all(ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" for ch in body)
-    return (0.95 if base32 else 0.85), "aws_access_key"
-
-
-def _check_github(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(0)
-    if value.startswith("github_pat_"):
-        fine = re.fullmatch(r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}", value)
-        return (0.97 if fine else 0.9), "github_token"
-    body = value[4:]
-    if len(body) < 36 or "_" in body:
-        return None
-    return (0.95 if len(body) == 36 else 0.9), "github_token"
-
-
-def _check_slack(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(0).rstrip("-")
-    if value.startswith("xapp-"):
-        ok = re.fullmatch(r"xapp-\d-[A-Z0-9]+-\d+-[A-Za-z0-9]{20,}", value)
-        return (0.95, "slack_token") if ok else None
-    if re.fullmatch(r"xox[a-z]-(?:\d+-){1,3}[A-Za-z0-9]{16,}", value):
-        return 0.95, "slack_token"
-    if value.count("-") >= 2 and len(value) >= 30:
-        return 0.8, "slack_token"
-    return None
-
-
-def _check_slack_webhook(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(0)
-    if re.search(r"/services/T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]{20,}$", value):
-        return 0.97, "slack_webhook"
-    return 0.85, "slack_webhook"
-
-
-def _check_stripe(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(0)
-    if value.startswith("whsec_"):
-        return 0.9, "stripe_key"
-    return (0.6 if "_test_" in value[:8] else 0.95), "stripe_key"
-
-
-def _check_openai(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(0)
-    if value.startswith("sk-ant-"):
-        return _check_anthropic(text, m)
-    rest = value[3:]
-    if re.fullmatch(r"[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}", rest):
-        return 0.98, "openai_key"
-    project = re.fullmatch(r"(?:proj|svcacct|admin)-([A-Za-z0-9_\-]+)", rest)
-    if project:
-        return (0.95, "openai_key") if len(project.group(1)) >= 40 else None
-    if not re.fullmatch(r"[A-Za-z0-9]+", rest):
-        return None
-    if len(rest) == 48:
-        return 0.9, "openai_key"
-    return (0.8, "openai_key") if len(rest) >= 32 else None
-
-
-def _check_anthropic(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(0)
-    if len(value) < 7 + 32:
-        return None
-    if re.fullmatch(r"sk-ant-(?:api|admin|oat|ort)\d\d-[A-Za-z0-9_\-]{80,}", value):
-        return 0.98, "anthropic_key"
-    return 0.9, "anthropic_key"
-
-
-def _check_huggingface(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    body = m.group(0)[3:]
-    lower, upper, _ = char_classes(body)
-    if (lower and upper) or looks_like_example(body):
-        return 0.95, "huggingface_token"  # an example is kept here and scored low later
-    return (0.8, "huggingface_token") if wordlike(body) < 0.7 else None
-
-
-def _check_pypi(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    body = m.group(0)[5:]
-    if body.startswith(("AgEIcHlwaS5vcmc", "AgENdGVzdC5weXBpLm9yZw")):
-        return 0.98, "pypi_token"
-    return (0.85, "pypi_token") if body.startswith("Ag") else None
-
-
-def _check_jwt(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    header_b64, payload_b64, signature = m.group(0).split(".")
-    try:
-        header = json.loads(b64decode(header_b64) or b"")
-    except ValueError:
-        return None
-    if not isinstance(header, dict) or "alg" not in header:
-        return None
-    try:
-        payload_ok = isinstance(json.loads(b64decode(payload_b64) or b""), dict)
-    except ValueError:
-        payload_ok = False
-    if str(header.get("alg")).lower() == "none" or len(signature) < 16:
-        return 0.5, "jwt"
-    return (0.92 if payload_ok else 0.7), "jwt"
-
-
-def _check_azure_account_key(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(1)
-    if len(value) == 88 and value.endswith("=="):
-        return 0.95, "azure_storage_key"
-    return (0.85, "azure_storage_key") if len(value) >= 40 else None
-
-
-def _check_azure_shared(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    value = m.group(1)
-    if len(value) == 44 and value.endswith("="):
-        return 0.95, "azure_connection_string"
-    return (0.85, "azure_connection_string") if len(value) >= 32 else None
-
-
-def _check_azure_sas(text: str, m: re.Match[str]) -> tuple[float, str] | None:
-    if m.start() == 0 or text[m.start() - 1] not in "?&":
-        return None
-    window = text[max(0, m.start() - 400) : m.start()]
-    if "sv=" not in window and "se=" not in window:
-        return None
-    return 0.85, "azure_sas_token"
-
-
 _TAIL_GUARD = r"(?![A-Za-z0-9_\-])"
 
 _RULES: tuple[_Rule, ...] = (
@@ -182,14 +69,14 @@ _RULES: tuple[_Rule, ...] = (
         "aws_access_key",
         re.compile(r"A(?:KIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         0.95,
-        check=_check_aws_key,
+        check=check_aws_key,
         probe=prepass.probe(Literal("AKIA")),
     ),
     _Rule(
         "aws_access_key",
         re.compile(r"A(?:SIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         0.95,
-        check=_check_aws_key,
+        check=check_aws_key,
         probe=prepass.probe(Literal("ASIA")),
     ),
     _Rule(
@@ -220,14 +107,14 @@ _RULES: tuple[_Rule, ...] = (
         "github_token",
         re.compile(r"gh[pousr]_[A-Za-z0-9_]{36,251}(?![A-Za-z0-9])"),
         0.95,
-        check=_check_github,
+        check=check_github,
         probe=prepass.probe(Pattern("gh[pousr]_", width=4)),
     ),
     _Rule(
         "github_token",
         re.compile(r"github_pat_[A-Za-z0-9_]{50,}(?![A-Za-z0-9])"),
         0.95,
-        check=_check_github,
+        check=check_github,
         probe=prepass.probe(Literal("github_pat_")),
     ),
     _Rule(
@@ -245,14 +132,14 @@ _RULES: tuple[_Rule, ...] = (
         "slack_token",
         re.compile(r"xox[abposre]-[0-9A-Za-z\-]{10,}"),
         0.95,
-        check=_check_slack,
+        check=check_slack,
         probe=prepass.probe(Pattern("xox[abposre]-", width=5)),
     ),
     _Rule(
         "slack_token",
         re.compile(r"xapp-[0-9A-Za-z\-]{20,}"),
         0.95,
-        check=_check_slack,
+        check=check_slack,
         probe=prepass.probe(Literal("xapp-")),
     ),
     _Rule(
@@ -261,7 +148,7 @@ _RULES: tuple[_Rule, ...] = (
             r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,}"
         ),
         0.95,
-        check=_check_slack_webhook,
+        check=check_slack_webhook,
         bounded=False,
         probe=prepass.probe(Literal("https://hooks.slack.com/")),
     ),
@@ -269,21 +156,21 @@ _RULES: tuple[_Rule, ...] = (
         "stripe_key",
         re.compile(r"sk_(?:live|test)_[0-9A-Za-z]{20,247}(?![A-Za-z0-9])"),
         0.95,
-        check=_check_stripe,
+        check=check_stripe,
         probe=prepass.probe(Literal("sk_live_"), Literal("sk_test_")),
     ),
     _Rule(
         "stripe_key",
         re.compile(r"rk_(?:live|test)_[0-9A-Za-z]{20,247}(?![A-Za-z0-9])"),
         0.95,
-        check=_check_stripe,
+        check=check_stripe,
         probe=prepass.probe(Literal("rk_live_"), Literal("rk_test_")),
     ),
     _Rule(
         "stripe_key",
         re.compile(r"whsec_[A-Za-z0-9]{32,}(?![A-Za-z0-9])"),
         0.9,
-        check=_check_stripe,
+        check=check_stripe,
         probe=prepass.probe(Literal("whsec_")),
     ),
     _Rule(
@@ -302,14 +189,14 @@ _RULES: tuple[_Rule, ...] = (
         "openai_key",
         re.compile(r"sk-[A-Za-z0-9_\-]{20,}"),
         0.9,
-        check=_check_openai,
+        check=check_openai,
         probe=prepass.probe(Literal("sk-")),
     ),
     _Rule(
         "huggingface_token",
         re.compile(r"hf_[A-Za-z0-9]{30,40}(?![A-Za-z0-9])"),
         0.95,
-        check=_check_huggingface,
+        check=check_huggingface,
         probe=prepass.probe(Literal("hf_")),
     ),
     _Rule(
@@ -322,7 +209,7 @@ _RULES: tuple[_Rule, ...] = (
         "pypi_token",
         re.compile(r"pypi-[A-Za-z0-9_\-]{50,}"),
         0.95,
-        check=_check_pypi,
+        check=check_pypi,
         probe=prepass.probe(Literal("pypi-")),
     ),
     _Rule(
@@ -344,7 +231,7 @@ _RULES: tuple[_Rule, ...] = (
         "jwt",
         re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*" + _TAIL_GUARD),
         0.92,
-        check=_check_jwt,
+        check=check_jwt,
         probe=prepass.probe(Literal("eyJ")),
     ),
     # Azure writes these keys in this case; a literal prefix keeps the scan cheap
@@ -353,7 +240,7 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"AccountKey=([A-Za-z0-9+/]{20,}={0,2})"),
         0.95,
         group=1,
-        check=_check_azure_account_key,
+        check=check_azure_account_key,
         bounded=False,
         probe=prepass.probe(Literal("AccountKey=")),
     ),
@@ -362,7 +249,7 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"SharedAccessKey=([A-Za-z0-9+/]{20,}={0,2})"),
         0.95,
         group=1,
-        check=_check_azure_shared,
+        check=check_azure_shared,
         bounded=False,
         probe=prepass.probe(Literal("SharedAccessKey=")),
     ),
@@ -371,7 +258,7 @@ _RULES: tuple[_Rule, ...] = (
         re.compile(r"sig=((?:[A-Za-z0-9+/]|%2[bBfF]){30,}(?:%3[dD]|=){0,2})"),
         0.85,
         group=1,
-        check=_check_azure_sas,
+        check=check_azure_sas,
         bounded=False,
         probe=prepass.probe(Literal("sig=")),
     ),
@@ -430,6 +317,10 @@ def _aws_secret_near(text: str, start: int, end: int) -> Iterator[tuple[int, int
         random = lower and upper and digit and shannon_entropy(value) > 4.2
         if random and not decodes_to_text(value):
             yield lo + m.start(), lo + m.end(), capped_score(value, 0.9), "aws_secret_key"
+
+
+#: the pre-pass probes every finding of :func:`scan_vendor` starts at
+PROBES = frozenset({*_RULES_OF, _DISCORD_PROBE, _TELEGRAM_PROBE})
 
 
 def scan_vendor(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, int]]:

@@ -84,6 +84,7 @@ _EXAMPLE_VALUES = frozenset(
     }
 )
 _EXAMPLE_SHAPE = re.compile(r"(?i)(?:test|demo|mock|sample|example|dummy|fake)[\W_]?\d{0,4}")
+_EXAMPLE_MARKER = re.compile("|".join(map(re.escape, _EXAMPLE_MARKERS)))
 _ANGLE = re.compile(r"<[^<>]*>")
 #: format-string holes: {0}, {name}, %s, %(name)s
 _TEMPLATE_HOLE = re.compile(r"\{[\w.]*\}|%[sd]|%\(\w+\)s")
@@ -99,7 +100,7 @@ def looks_like_example(value: str) -> bool:
     low = value.lower()
     if low in _EXAMPLE_VALUES or _EXAMPLE_SHAPE.fullmatch(low):
         return True
-    if any(marker in low for marker in _EXAMPLE_MARKERS) or _ANGLE.search(value):
+    if _EXAMPLE_MARKER.search(low) or _ANGLE.search(value):
         return True
     if _TEMPLATE_HOLE.search(value):
         return True
@@ -193,6 +194,9 @@ KEY_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
+_VOWELS = frozenset("aeiouyAEIOUY")
+
+
 def wordlike(value: str) -> float:
     """The share of ``value`` made of word-like parts (two or more letters with a vowel)
     once split like an identifier: 1.0 for ``someVariableName``, ~0.3 for random text."""
@@ -201,6 +205,6 @@ def wordlike(value: str) -> float:
     words = sum(
         len(part)
         for part in KEY_PARTS.findall(value)
-        if len(part) >= 2 and part.isalpha() and any(ch in "aeiouyAEIOUY" for ch in part)
+        if len(part) >= 2 and part.isalpha() and not _VOWELS.isdisjoint(part)
     )
     return words / len(value)
