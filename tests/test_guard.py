@@ -332,3 +332,26 @@ def test_many_threads_share_one_guard(guard: Guard) -> None:
         thread.join()
     assert errors == []
     assert guard.store.count() == 8 * 50 and guard.verify_audit().ok
+
+
+def test_a_policy_checked_without_its_plugins_cannot_guard(tmp_path: Path) -> None:
+    from agentguard import PolicyError
+    from agentguard.policy import parse_policy
+
+    text = """
+version: 1
+tools:
+  publish_post: {input: {text: {type: string}}, outbound: [text]}
+roles:
+  writer: {allow: [publish_post]}
+agents:
+  bot: {roles: [writer]}
+detectors:
+  quality_checks:
+    - {name: voice, call: "acme_not_imported.checks:voice", tools: [publish_post]}
+"""
+    unloaded = parse_policy(text, load_plugins=False)
+    assert unloaded.unloaded
+    with pytest.raises(PolicyError) as caught:
+        Guard(unloaded, f"sqlite:///{tmp_path / 'ag.db'}")
+    assert caught.value.code == "policy.plugins_not_loaded"

@@ -20,22 +20,26 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
+from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 from agentguard import control
-from agentguard.audit import AuditEntry, Verification, mask, sensitive_values
+from agentguard.audit import Verification
+from agentguard.audit_record import PreparedRecord, RecordBuilder
 from agentguard.clock import Clock, SystemClock
 from agentguard.detect.base import Detector
-from agentguard.detect.redact import redact_value
 from agentguard.errors import (
     AgentGuardError,
     AuditWriteFailed,
+    PolicyError,
     ResultWithheld,
+    StoreUnavailable,
     ToolNotRegistered,
     denied_error,
 )
@@ -76,6 +80,14 @@ class Guard:
         owner_resolver: OwnerResolver | None = None,
     ) -> None:
         self.policy = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
+        if self.policy.unloaded:
+            raise PolicyError(
+                [
+                    f"{self.policy.source}: loaded with load_plugins=False, so its custom "
+                    "detectors and quality checks cannot run; load it with plugins to guard"
+                ],
+                code="policy.plugins_not_loaded",
+            )
         self.redact_audit = redact_audit
         self.owner_resolver = owner_resolver
         self._quality: dict[str, QualityFunction] = {}
@@ -89,7 +101,19 @@ class Guard:
         self._extra_layers = tuple(layers)
         self._functions: dict[str, ToolFunction] = {}
         self._lock = threading.Lock()
+        self._records = RecordBuilder(
+            known_tools=lambda: ChainMap(self.policy.model.tools, self._functions),
+            known_agents=lambda: self.policy.model.agents,
+            sensitive_fields=self._sensitive_fields,
+            detectors=self._audit_detectors,
+            key=self._tag_key,
+            redact=redact_audit,
+        )
         self.pipeline = self._build_pipeline()
+
+    def _sensitive_fields(self, tool: str) -> Sequence[str]:
+        spec = self.policy.model.tools.get(tool)
+        return spec.sensitive if spec is not None else ()
 
     @classmethod
     def from_file(
@@ -239,93 +263,166 @@ class Guard:
             subject=subject,
             credential=api_key,
         )
-        return self.pipeline.evaluate(action)
+        return self._evaluate(action)
 
     # -------------------------------------------------------------- execution
 
     def execute(self, action: Action) -> Any:
         """Evaluate ``action``; run the tool if allowed; check its result; audit; return the
-        result (as the agent may see it) or raise."""
+        result (as the agent may see it) or raise.
+
+        Every call leaves exactly one audit record. The tool runs only once the store has
+        shown it can take that record (a reservation); when it cannot, the call raises
+        :class:`~agentguard.errors.StoreUnavailable` and nothing runs.
+        """
         started = time.perf_counter_ns()
         timestamp = self.clock.now()
-        decision = self.pipeline.evaluate(action)
-        function = self._admit(decision, timestamp, started)
+        decision = self._evaluate(action)
+        function, prepared = self._admit(decision, timestamp, started)
         if function.is_async:
-            self._audit(decision, timestamp, started, "failed", error="async tool called sync")
+            self._audit(
+                decision, timestamp, started, "failed", error="async tool called sync",
+                prepared=prepared,
+            )  # fmt: skip
             raise TypeError(
                 f"tool {function.name!r} is async; call it with `await agent.acall(...)`"
             )
         try:
             result = function.func(**decision.action.args)
-        except Exception as exc:
-            self._audit(decision, timestamp, started, "failed", error=exc)
+        except BaseException as exc:
+            self._audit(decision, timestamp, started, "failed", error=exc, prepared=prepared)
             raise
-        return self._deliver(decision, timestamp, started, result)
+        return self._deliver(decision, timestamp, started, result, prepared)
 
     async def aexecute(self, action: Action) -> Any:
         """The async twin of :meth:`execute`: store work runs in a thread, async tools are
         awaited, sync tools run in a thread."""
         started = time.perf_counter_ns()
         timestamp = self.clock.now()
-        decision = await asyncio.to_thread(self.pipeline.evaluate, action)
-        function = await asyncio.to_thread(self._admit, decision, timestamp, started)
+        decision = await asyncio.to_thread(self._evaluate, action)
+        function, prepared = await asyncio.to_thread(self._admit, decision, timestamp, started)
         try:
             if function.is_async:
                 result = await function.func(**decision.action.args)
             else:
                 result = await asyncio.to_thread(function.func, **decision.action.args)
-        except Exception as exc:
-            await asyncio.to_thread(self._audit, decision, timestamp, started, "failed", error=exc)
+        except BaseException as exc:  # cancellation too: the record says the call failed
+            await asyncio.to_thread(
+                self._audit, decision, timestamp, started, "failed", error=exc, prepared=prepared
+            )
             raise
-        return await asyncio.to_thread(self._deliver, decision, timestamp, started, result)
+        return await asyncio.to_thread(
+            self._deliver, decision, timestamp, started, result, prepared
+        )
 
-    def _admit(self, decision: Decision, timestamp: Any, started: int) -> ToolFunction:
-        """The function to run for an allowed decision; otherwise audit and raise."""
+    def _evaluate(self, action: Action) -> Decision:
+        """The pipeline's decision, with names that must not be echoed taken out of it."""
+        return self._records.scrub(self.pipeline.evaluate(action))
+
+    def _admit(
+        self, decision: Decision, timestamp: Any, started: int
+    ) -> tuple[ToolFunction, PreparedRecord]:
+        """The function to run for an allowed decision, once its record is reserved;
+        otherwise audit and raise."""
         if not decision.allowed:
+            stop_failed: StoreUnavailable | None = None
             if decision.stop_agent:
-                self._stop(decision.action, decision.reasons)
+                try:
+                    self._stop(decision.action, decision.reasons)
+                except StoreUnavailable as exc:  # still audit the denial, then say so
+                    stop_failed = exc
             status = "held" if decision.held else "denied"
             self._audit(decision, timestamp, started, status)
+            if stop_failed is not None:
+                raise stop_failed
             raise denied_error(decision)
+        prepared = self._records.prepare(decision)
         function = self._functions.get(decision.action.tool)
         if function is None:
-            self._audit(decision, timestamp, started, "failed", error="no implementation")
+            self._audit(
+                decision, timestamp, started, "failed", error="no implementation",
+                prepared=prepared,
+            )  # fmt: skip
             raise ToolNotRegistered(
-                f"tool {decision.action.tool!r} is allowed but has no registered implementation; "
+                f"tool {prepared.tool!r} is allowed but has no registered implementation; "
                 "register it with @guard.tool()"
             )
-        return function
+        try:
+            self.store.reserve(
+                decision.action.id,
+                prepared.estimated_size(),
+                timestamp,
+                agent=prepared.agent,
+                tool=prepared.tool,
+            )
+        except Exception as exc:
+            problem = exc.message if isinstance(exc, AgentGuardError) else type(exc).__name__
+            refused = Decision(
+                Outcome.DENY,
+                decision.action,
+                (
+                    *decision.reasons,
+                    Reason(
+                        "audit",
+                        "store.unavailable",
+                        f"the audit log cannot take this action's record ({problem}); "
+                        "the tool was not run",
+                    ),
+                ),
+                decision.timings_ns,
+            )
+            with contextlib.suppress(AgentGuardError):  # the store is likely down for this too
+                self._audit(refused, timestamp, started, "denied", prepared=prepared)
+            raise StoreUnavailable(
+                f"tool {prepared.tool!r} was not run: the store cannot take its audit record "
+                f"({problem})"
+            ) from None
+        return function, prepared
 
-    def _deliver(self, decision: Decision, timestamp: Any, started: int, result: Any) -> Any:
+    def _deliver(
+        self,
+        decision: Decision,
+        timestamp: Any,
+        started: int,
+        result: Any,
+        prepared: PreparedRecord,
+    ) -> Any:
         """Pass the result through the result layers, audit it, and return it or raise."""
         review: ResultReview = self.pipeline.review_result(decision.action, result)
         if review.withheld:
             if review.stop_agent:
                 self._stop(decision.action, review.reasons)
-            withheld = Decision(
-                Outcome.DENY,
-                decision.action,
-                decision.reasons + review.reasons,
-                decision.timings_ns,
+            withheld = self._records.scrub(
+                Decision(
+                    Outcome.DENY,
+                    decision.action,
+                    decision.reasons + review.reasons,
+                    decision.timings_ns,
+                )
             )
-            self._audit(withheld, timestamp, started, "withheld", output=result)
+            self._audit(withheld, timestamp, started, "withheld", output=result, prepared=prepared)
             raise ResultWithheld(withheld)
         if review.reasons:
-            decision = Decision(
-                decision.outcome,
-                decision.action,
-                decision.reasons + review.reasons,
-                decision.timings_ns,
+            decision = self._records.scrub(
+                Decision(
+                    decision.outcome,
+                    decision.action,
+                    decision.reasons + review.reasons,
+                    decision.timings_ns,
+                )
             )
-        self._audit(decision, timestamp, started, "executed", output=review.result)
+        self._audit(
+            decision, timestamp, started, "executed", output=review.result, prepared=prepared
+        )
         return review.result
 
     def _stop(self, action: Action, reasons: Sequence[Reason]) -> None:
         """Set the agent's kill switch because a detector rule said ``stop_agent``."""
         codes = ", ".join(sorted({r.code for r in reasons if r.code.endswith("stop_agent")}))
+        tool = self._records.name(action.tool, kind="tool")
         self.kill(
             agent=action.agent,
-            reason=f"stopped by a detector rule ({codes}) on tool {action.tool!r}",
+            reason=f"stopped by a detector rule ({codes}) on tool {tool!r}",
             by="agentguard",
         )
 
@@ -338,64 +435,33 @@ class Guard:
         *,
         output: Any = None,
         error: BaseException | str | None = None,
+        prepared: PreparedRecord | None = None,
     ) -> None:
-        action = decision.action
-        spec = self.policy.model.tools.get(action.tool)
-        sensitive = spec.sensitive if spec is not None else ()
-        secrets = sensitive_values(action.args, sensitive) if action.args else []
-        if isinstance(error, BaseException):
-            error_text: str | None = mask(f"{type(error).__name__}: {error}", (), secrets)
-        else:
-            error_text = error
-        recorded_input: Any = mask(action.args, sensitive, secrets)
-        session, subject = action.session, action.subject
-        recorded_output: Any = mask(output, (), secrets) if output is not None else None
-        recorded_meta: Any = mask(action.metadata, (), secrets) if action.metadata else {}
-        if self.redact_audit:
-            # PII and credentials found by the detectors are replaced by a short hash of the
-            # value ([EMAIL:3f2a…]): equal values still correlate, none is stored in clear.
-            detectors = self._audit_detectors()
-            # Tags are keyed with the store's own key: a tag of an SSN cannot be reversed by
-            # hashing the billion candidates without it.
-            key = self._tag_key()
-            recorded_input = redact_value(recorded_input, detectors, key=key)
-            recorded_output = redact_value(recorded_output, detectors, key=key)
-            recorded_meta = redact_value(recorded_meta, detectors, key=key)
-            if error_text is not None:
-                error_text = str(redact_value(error_text, detectors, key=key))
-            # A customer may be identified by an email address: session and subject too.
-            if session is not None:
-                session = str(redact_value(session, detectors, key=key))
-            if subject is not None:
-                subject = str(redact_value(subject, detectors, key=key))
-        entry = AuditEntry(
-            timestamp=timestamp,
-            kind="action",
-            action_id=action.id,
-            agent_id=action.agent or None,
-            action=action.tool,
-            decision=str(decision.outcome),
-            status=status,
-            input=recorded_input,
-            output=recorded_output,
-            error=error_text,
-            reasons=[r.as_dict() for r in decision.reasons],
+        """Write the one record of this action. Raises :class:`StoreUnavailable` (or, once
+        the tool has run, :class:`AuditWriteFailed`) when it cannot be committed."""
+        spec = self.policy.model.tools.get(decision.action.tool)
+        entry = self._records.build(
+            decision,
+            timestamp,
+            started_ns,
+            status,
+            output=output,
+            error=error,
             cost=spec.cost if spec is not None and status == "executed" else None,
-            duration_ms=round((time.perf_counter_ns() - started_ns) / 1e6, 3),
-            session=session,
-            subject=subject,
-            key_id=action.key_id,
-            metadata=recorded_meta,
+            prepared=prepared,
         )
         try:
             self.store.append(entry)
-        except AgentGuardError as exc:
-            if status == "executed":
+        except Exception as exc:
+            problem = exc.message if isinstance(exc, AgentGuardError) else type(exc).__name__
+            if status in ("executed", "withheld", "failed") and prepared is not None:
                 raise AuditWriteFailed(
-                    f"tool {action.tool!r} ran, but its audit record could not be committed "
-                    f"({exc.message}); the result is withheld"
+                    f"tool {entry.action!r} ran, but its audit record could not be committed "
+                    f"({problem}); the result is withheld"
                 ) from None
-            raise
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise StoreUnavailable(f"the audit record could not be committed ({problem})") from None
 
     def _tag_key(self) -> bytes:
         if self._key is None:

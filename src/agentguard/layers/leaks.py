@@ -10,8 +10,9 @@ other than the recipient's is a leak: the action is denied before it runs (or, w
 
 Who the recipient belongs to: the tool's ``recipient_owner:`` expression; else the guard's
 ``owner_resolver`` (a function from a recipient such as an email address to an owner);
-else the action's ``subject``. A recipient whose owner is unknown — or several recipients
-of different owners — may receive no owned data at all (fail closed).
+else (with no resolver) the action's ``subject``. A recipient whose owner is unknown — the
+resolver returns ``None`` or raises — or several recipients of different owners may receive
+no owned data at all (fail closed).
 """
 
 from __future__ import annotations
@@ -142,6 +143,10 @@ class LeakLayer:
                     resolved.append(None)
             if all(r is not None for r in resolved):
                 return _single([r for r in resolved if r is not None]), "the recipient's owner"
+            # The resolver knows no owner for some recipient (an outside address): that
+            # recipient may receive no owned data. Never fall back to the action's subject,
+            # which says whom the work is for, not who receives it.
+            return frozenset(), "a recipient with no known owner"
         if action.subject:
             return frozenset({action.subject}), "the action's subject"
         return frozenset(), "a recipient with no known owner"

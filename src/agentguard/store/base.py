@@ -34,7 +34,21 @@ class AuditStore(Protocol):
     """Append-only, hash-chained records. ``append`` returns only once the record is durable
     (committed), and keeps the chain correct when several processes append at once."""
 
-    def append(self, entry: AuditEntry) -> AuditRecord: ...
+    def append(self, entry: AuditEntry) -> AuditRecord:
+        """Write ``entry`` as the next record; release the reservation of its action."""
+        ...
+
+    def reserve(
+        self, action_id: str, size: int, at: datetime, *, agent: str | None, tool: str
+    ) -> None:
+        """Before a tool runs: prove the record of ``action_id`` can be written by setting
+        aside about ``size`` bytes for it, or raise :class:`StoreUnavailable`."""
+        ...
+
+    def interrupted(self) -> list[tuple[str, datetime, str | None, str]]:
+        """Reservations never followed by a record: ``(action id, reserved at, agent,
+        tool)`` of actions whose tool may have run without a record (a crash, a full disk)."""
+        ...
 
     def search(self, query: AuditQuery) -> Iterator[AuditRecord]: ...
 
