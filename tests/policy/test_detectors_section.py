@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -149,3 +150,35 @@ def test_custom_detector_offered_by_an_installed_package(tmp_path: Path, monkeyp
         BASE + "  rules:\n    - {scan: outbound, detectors: [ticket_ids], action: block}\n"
     )
     assert loaded.detectors["ticket_ids"].name == "ticket_ids"
+
+
+def test_without_plugins_nothing_is_imported_and_the_plugins_are_listed(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    (tmp_path / "acme_unimported.py").write_text(
+        CUSTOM + "\ndef judge(fields, action):\n    return True\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    section = """
+    custom: {tickets: 'acme_unimported:TicketIds', pii: 'acme_unimported:TicketIds'}
+    rules:
+      - {scan: outbound, detectors: [tickets, secrets], types: [NO_SUCH_TYPE], action: block}
+    quality_checks:
+      - {name: judge, call: 'acme_unimported:judge'}
+    """
+    text = BASE + textwrap.indent(textwrap.dedent(section), "  ")
+    loaded = parse_policy(text, load_plugins=False)
+    assert "acme_unimported" not in sys.modules
+    assert [(p.kind, p.name, p.target) for p in loaded.unloaded] == [
+        ("custom detector", "tickets", "acme_unimported:TicketIds"),
+        ("custom detector", "pii", "acme_unimported:TicketIds"),  # the policy's own wins
+        ("quality check", "judge", "acme_unimported:judge"),
+    ]
+    assert set(loaded.detectors) == {"secrets"}
+    assert loaded.quality_functions == {"judge": None}
+
+    loaded = parse_policy(text.replace("NO_SUCH_TYPE", "TICKET_ID"))
+    assert loaded.unloaded == ()
+    assert set(loaded.detectors) == {"tickets", "pii", "secrets"}
+    assert loaded.quality_functions["judge"] is not None
+    sys.modules.pop("acme_unimported", None)

@@ -1,6 +1,7 @@
 """The policy file: models, loading with file:line:column errors, and CEL conditions."""
 
 from agentguard.policy.conditions import Condition, ConditionError, compile_condition
+from agentguard.policy.content import Plugin
 from agentguard.policy.loader import (
     AccessPlan,
     CompiledRule,
@@ -26,6 +27,7 @@ __all__ = [
     "Condition",
     "ConditionError",
     "LoadedPolicy",
+    "Plugin",
     "Policy",
     "Risk",
     "RoleSpec",

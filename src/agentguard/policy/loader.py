@@ -9,17 +9,14 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from pydantic import ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
 from agentguard.detect.base import Detector
 from agentguard.errors import PolicyError
@@ -30,8 +27,15 @@ from agentguard.policy.conditions import (
     compile_condition,
     compile_expression,
 )
-from agentguard.policy.content import QualityFunction, load_content
-from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule
+from agentguard.policy.content import Plugin, QualityFunction, load_content
+from agentguard.policy.document import load_document, read_policy_text
+from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule, ToolSpec
+from agentguard.policy.schemas import (
+    RemoteReference,
+    compile_validator,
+    dangling_references,
+    foreign_references,
+)
 
 Position = tuple[int, int]
 
@@ -71,6 +75,9 @@ class LoadedPolicy:
     quality_functions: Mapping[str, QualityFunction | None] = field(
         default_factory=dict, repr=False
     )
+    #: the policy's Python code left unimported (loaded with ``load_plugins=False``); a
+    #: policy with any is for reporting only, since its detectors and checks cannot run
+    unloaded: tuple[Plugin, ...] = ()
 
     def plan(self, agent: str, tool: str) -> AccessPlan | None:
         return self.plans.get((agent, tool))
@@ -119,37 +126,28 @@ def _recompile(
     return CompiledRule(rule.role, rule.tool, rule.when, condition)
 
 
-def load_policy(path: str | os.PathLike[str]) -> LoadedPolicy:
-    """Read and validate a policy file. Raises :class:`PolicyError` naming file:line:column."""
+def load_policy(path: str | os.PathLike[str], *, load_plugins: bool = True) -> LoadedPolicy:
+    """Read and validate a policy file. Raises :class:`PolicyError` naming file:line:column.
+
+    ``load_plugins=False`` checks the policy without running any of its Python code: the
+    custom detectors and quality check functions it names are not imported but listed in
+    :attr:`LoadedPolicy.unloaded`. Such a policy is for reporting (``agentguard check``),
+    not for guarding calls::
+
+        loaded = load_policy("policy.yaml", load_plugins=False)
+        for plugin in loaded.unloaded:
+            print(plugin.kind, plugin.name, plugin.target)
+    """
     source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError(
-            [f"{source}: no such policy file (create one with `agentguard init`)"],
-            code="policy.not_found",
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError([f"{source}: cannot read the policy file ({exc})"]) from None
-    return parse_policy(text, source=source)
+    return parse_policy(read_policy_text(path), source=source, load_plugins=load_plugins)
 
 
-def parse_policy(text: str, *, source: str = "<policy>") -> LoadedPolicy:
-    """Validate policy YAML given as text (``source`` names it in error messages)."""
-    yaml = YAML(typ="rt")
-    try:
-        document = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise PolicyError([f"{where}: YAML error: {problem}"], code="policy.yaml") from None
-    except Exception as exc:
-        raise PolicyError([f"{source}: YAML error: {exc}"], code="policy.yaml") from None
-    if document is None:
-        document = CommentedMap()
-    if not isinstance(document, CommentedMap):
-        raise PolicyError([f"{source}:1:1: a policy file must be a mapping (version:, tools: …)"])
+def parse_policy(text: str, *, source: str = "<policy>", load_plugins: bool = True) -> LoadedPolicy:
+    """Validate policy YAML given as text (``source`` names it in error messages).
+
+    ``load_plugins`` is as for :func:`load_policy`.
+    """
+    document = load_document(text, source)
 
     problems: list[str] = []
     for section in DEFERRED_SECTIONS:
@@ -167,10 +165,12 @@ def parse_policy(text: str, *, source: str = "<policy>") -> LoadedPolicy:
     except ValidationError as exc:
         raise PolicyError(_pydantic_problems(exc, document, source)) from None
 
-    return _compile(model, document, source)
+    return _compile(model, document, source, load_plugins)
 
 
-def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy:
+def _compile(
+    model: Policy, document: CommentedMap, source: str, load_plugins: bool
+) -> LoadedPolicy:
     problems: list[str] = []
 
     def report(loc: Iterable[str | int], message: str) -> None:
@@ -188,6 +188,8 @@ def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy
                 Draft202012Validator.check_schema(schema)
             except SchemaError as exc:
                 report(where, f"invalid JSON Schema for tool {name!r}: {exc.message}")
+            else:
+                _check_references(name, tool, schema, report)
             props = schema.get("properties") if isinstance(schema, dict) else None
             if isinstance(props, dict):
                 for listing in ("sensitive", "outbound"):
@@ -226,7 +228,9 @@ def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy
                 f"tool {name!r} has recipient_owner but no recipient; add recipient: (args.to)",
             )
 
-    detectors, quality_functions = load_content(model, tool_names, report)
+    detectors, quality_functions, unloaded = load_content(
+        model, tool_names, report, load_plugins=load_plugins
+    )
 
     # Expand every rule to concrete tools and compile its condition once per tool schema.
     rules: dict[str, tuple[list[CompiledRule], list[CompiledRule]]] = {}
@@ -283,7 +287,47 @@ def _compile(model: Policy, document: CommentedMap, source: str) -> LoadedPolicy
         expressions["owner"],
         detectors,
         quality_functions,
+        unloaded,
     )
+
+
+def _check_references(
+    name: str,
+    tool: ToolSpec,
+    schema: dict[str, Any],
+    report: Callable[[Iterable[str | int], str], None],
+) -> None:
+    """Refuse references out of the tool's schema, then compile it with fetching refused."""
+
+    def at(path: tuple[str | int, ...]) -> list[str | int]:
+        if tool.input_schema is not None:
+            return ["tools", name, "input_schema", *path]
+        return ["tools", name, "input", *path[1:]]  # the shorthand is the schema's properties
+
+    problems = 0
+    for path, ref in foreign_references(schema):
+        problems += 1
+        report(
+            at(path),
+            f"tool {name!r}: {path[-1]} {ref!r} is not allowed; a schema may refer only to "
+            "its own parts (#/...), and nothing is fetched from a URL or a file",
+        )
+    for path, ref in dangling_references(schema):
+        problems += 1
+        report(at(path), f"tool {name!r}: {path[-1]} {ref!r} points to nothing in the schema")
+    if problems:
+        return
+    where = ["tools", name, "input_schema" if tool.input_schema is not None else "input"]
+    try:
+        compile_validator(schema)
+    except RemoteReference as exc:
+        report(
+            where,
+            f"tool {name!r}: the schema refers to {exc.uri!r}, outside itself; a schema may "
+            "refer only to its own parts (#/...), and nothing is fetched",
+        )
+    except Exception as exc:  # fastjsonschema's definition errors, bad regular expressions
+        report(where, f"tool {name!r}: the JSON Schema cannot be compiled ({exc})")
 
 
 def _expand(pattern: str, tools: list[str]) -> list[str]:
