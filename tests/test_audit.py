@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentguard import Guard
-from agentguard.audit import MASK, mask, sensitive_values
+from agentguard.masking import MASK, mask, sensitive_values
 
 
 @pytest.fixture
@@ -122,6 +122,75 @@ def test_appending_after_tampering_does_not_hide_it(logged: Path, starter: objec
         guard.register(lambda folder="inbox", limit=20: [], "read_inbox")
         guard.agent("email_agent").call("read_inbox")
         assert not store.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("ts", "'2000-01-01T00:00:00.000000Z'"),
+        ("agent", "'financial_agent'"),
+        ("tool", "NULL"),
+        ("decision", "'deny'"),
+    ],
+)
+def test_every_edited_index_column_is_named(logged: Path, column: str, value: str) -> None:
+    _sql(logged, f"UPDATE audit SET {column} = {value} WHERE seq = 4")
+    ok, bad, problem = _verify(logged)
+    assert (ok, bad) == (False, 4)
+    assert f"'{column}'" in (problem or "")
+
+
+def test_an_edited_time_hides_a_record_from_search_but_not_from_verify(logged: Path) -> None:
+    from datetime import UTC, datetime
+
+    from agentguard.store import AuditQuery
+
+    _sql(logged, "UPDATE audit SET ts = '2000-01-01T00:00:00.000000Z' WHERE seq = 2")
+    with _store(logged) as store:
+        since = datetime(2020, 1, 1, tzinfo=UTC)
+        assert [r.seq for r in store.search(AuditQuery(since=since))] == [1, 3, 4, 5, 6]
+        assert store.verify().bad_seq == 2
+
+
+def test_an_index_column_verify_does_not_know_is_reported_not_ignored(logged: Path) -> None:
+    _sql(logged, "ALTER TABLE audit ADD COLUMN session TEXT")
+    ok, bad, problem = _verify(logged)
+    assert (ok, bad) == (False, 1)
+    assert "'session'" in (problem or "")
+
+
+def test_a_log_cut_at_its_end_with_its_sequence_wound_back_passes_the_chain(
+    logged: Path,
+) -> None:
+    # What the chain alone cannot see; tests/test_checkpoint.py shows checkpoints do.
+    _sql(
+        logged,
+        "DELETE FROM audit WHERE seq = 6",
+        "UPDATE sqlite_sequence SET seq = 5 WHERE name = 'audit'",
+    )
+    assert _verify(logged) == (True, None, None)
+
+
+def test_the_memory_store_checks_its_index_too() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from agentguard.audit import AuditEntry
+    from agentguard.store import MemoryStore
+
+    store = MemoryStore()
+    entry = AuditEntry(
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        kind="action",
+        agent_id="a",
+        action="t",
+        decision="allow",
+        status="executed",
+    )
+    record = store.append(entry)
+    assert store.verify().ok
+    store._audit[0] = (replace(entry, agent_id="b"), record)  # what search filters on
+    assert store.verify().bad_seq == 1
 
 
 _secret = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=8, max_size=24)

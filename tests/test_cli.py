@@ -18,6 +18,7 @@ import pytest
 
 from agentguard import AgentStopped, Guard
 from agentguard.cli import starter_policy_text
+from agentguard.store import open_store
 
 AGENTGUARD = Path(sys.executable).parent / "agentguard"
 DB_NAME = "agentguard.db"
@@ -31,7 +32,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
         {
             "AGENTGUARD_POLICY": "policy.yaml",
             "AGENTGUARD_STORE": f"sqlite:///{DB_NAME}",
-            "COLUMNS": "250",  # rich wraps tables at 80 columns when not on a terminal
+            "COLUMNS": "80",  # piped output ignores it: tables are never cut to fit
             "NO_COLOR": "1",
             "PYTHONUTF8": "1",
             "TMPDIR": str(tmp_path),  # `agentguard demo` makes its folder under here
@@ -57,6 +58,13 @@ def run(tmp_path: Path) -> Run:
         )
 
     return _run
+
+
+@pytest.fixture
+def made_store(store_url: str) -> str:
+    """An empty store at the CLI's default URL, as `agentguard init` or a guard leaves it."""
+    open_store(store_url).close()
+    return store_url
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -192,7 +200,7 @@ def _create_key(run: Run, *args: str) -> str:
     return key
 
 
-def test_keys_create_prints_the_key_once_on_stdout(run: Run, policy: Path) -> None:
+def test_keys_create_prints_the_key_once_on_stdout(run: Run, policy: Path, made_store: str) -> None:
     key = _create_key(run, "--expires", "30d", "--tools", "read_inbox")
     key_id = key.split("_")[1]
     assert len(key_id) == 12
@@ -205,12 +213,12 @@ def test_keys_create_prints_the_key_once_on_stdout(run: Run, policy: Path) -> No
 
 
 def test_the_raw_key_is_never_stored_nor_exported(
-    run: Run, policy: Path, tmp_path: Path, store_url: str
+    run: Run, policy: Path, tmp_path: Path, made_store: str
 ) -> None:
     key = _create_key(run, "--expires", "30d", "--tools", "read_inbox")
     secret = key.split("_", 2)[2]
     # Use the key, so the audit log holds an action authenticated by it.
-    with _guard_with_tools(policy, store_url) as guard:
+    with _guard_with_tools(policy, made_store) as guard:
         assert guard.agent(api_key=key).call("read_inbox") == ["hello"]
         files = sorted(tmp_path.glob(DB_NAME + "*"))
         assert tmp_path / DB_NAME in files
@@ -226,7 +234,7 @@ def test_the_raw_key_is_never_stored_nor_exported(
     assert secret not in export.stdout
 
 
-def test_keys_revoke_revokes_once_then_exits_1(run: Run, policy: Path) -> None:
+def test_keys_revoke_revokes_once_then_exits_1(run: Run, policy: Path, made_store: str) -> None:
     key = _create_key(run)
     key_id = key.split("_")[1]
     _ok(run("keys", "revoke", key_id))
@@ -237,7 +245,7 @@ def test_keys_revoke_revokes_once_then_exits_1(run: Run, policy: Path) -> None:
     assert "Traceback" not in again.stderr
 
 
-def test_keys_create_cannot_widen_an_agents_tools(run: Run, policy: Path, tmp_path: Path) -> None:
+def test_keys_create_cannot_widen_an_agents_tools(run: Run, policy: Path, made_store: str) -> None:
     result = run("keys", "create", "--agent", "email_agent", "--tools", "modify_pricing")
     assert result.returncode == 2
     assert "modify_pricing" in result.stderr
@@ -289,7 +297,7 @@ def test_kill_with_both_agent_and_all_exits_2(run: Run) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_resume_without_a_kill_exits_1(run: Run) -> None:
+def test_resume_without_a_kill_exits_1(run: Run, made_store: str) -> None:
     result = run("resume", "--agent", "email_agent")
     assert result.returncode == 1
     assert "no kill switch" in result.stderr
@@ -407,3 +415,342 @@ def test_demo_with_an_unavailable_store_exits_3_without_a_traceback(run: Run) ->
     result = run("demo", "--store", BAD_STORE)
     assert "Traceback" not in result.stderr
     assert result.returncode == 3
+
+
+# ------------------------------------------------------------------ stores must exist
+
+
+def test_init_creates_the_store_and_keeps_an_existing_policy(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text("# mine\n", encoding="utf-8")
+    result = _ok(run("init"))
+    assert (tmp_path / DB_NAME).is_file()
+    assert "created the store" in result.stdout
+    assert (tmp_path / "policy.yaml").read_text(encoding="utf-8") == "# mine\n"
+    # With both in place there is nothing left to do without --force.
+    assert run("init").returncode == 2
+
+
+TYPO_STORE = "sqlite:///agentguard-typo.db"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "verify"],
+        ["audit", "tail"],
+        ["audit", "search", "--agent", "email_agent"],
+        ["audit", "export"],
+        ["audit", "checkpoint", "--key", "audit.key", "--out", "cp.jsonl"],
+        ["keys", "list"],
+        ["keys", "create", "--agent", "email_agent"],
+        ["keys", "revoke", "0123456789ab"],
+        ["kill", "--all", "--reason", "x"],
+        ["resume", "--all"],
+    ],
+    ids=" ".join,
+)
+def test_a_store_that_does_not_exist_is_refused_not_created(
+    run: Run, policy: Path, made_store: str, tmp_path: Path, command: list[str]
+) -> None:
+    if "checkpoint" in command:
+        _ok(run("audit", "keygen", "--key", "audit.key"))
+    result = run(*command, "--store", TYPO_STORE)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "agentguard-typo.db" in result.stderr
+    assert "does not exist" in result.stderr
+    assert "agentguard init" in result.stderr
+    assert "OK" not in result.stdout and "stopped" not in result.stdout
+    assert not (tmp_path / "agentguard-typo.db").exists()
+
+
+# ------------------------------------------------------------------- bad user input
+
+
+def test_keys_create_with_an_empty_tools_list_is_refused(
+    run: Run, policy: Path, made_store: str
+) -> None:
+    for empty in ("", " ", ",", " , "):
+        result = run("keys", "create", "--agent", "email_agent", "--tools", empty)
+        assert result.returncode == 2, (empty, result.stdout + result.stderr)
+        assert "--tools names no tool" in result.stderr
+        assert result.stdout.strip() == ""
+        assert "Traceback" not in result.stderr
+    assert "email_agent" not in _ok(run("keys", "list")).stdout
+
+
+def test_keys_create_with_an_empty_expires_is_refused(
+    run: Run, policy: Path, made_store: str
+) -> None:
+    result = run("keys", "create", "--agent", "email_agent", "--expires", "")
+    assert result.returncode == 2
+    assert "--expires" in result.stderr
+    assert result.stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["keys", "create", "--agent", "email_agent", "--expires", "9999999w"], "too long a duration"),
+        (["keys", "create", "--agent", "email_agent", "--expires", "99999999999d"], "9999"),
+        (["audit", "search", "--since", "99999999999d"], "--since"),
+        (["audit", "search", "--since", "9999999w"], "--since"),
+        (["audit", "export", "-o", "missing-dir/x.jsonl"], "missing-dir"),
+        (["audit", "export", "-o", "."], "cannot write"),
+        (["init", "missing-dir/p.yaml"], "folder does not exist"),
+        (["init", ".", "--force"], "is a folder"),
+        (["audit", "tail", "-n", "-1"], "--lines"),
+        (["audit", "search", "--limit", "-1"], "--limit"),
+        (["kill", "--agent", "", "--reason", "x"], "agent name is empty"),
+        (["resume", "--tool", " "], "tool name is empty"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_bad_input_exits_2_with_one_clear_line(
+    run: Run, policy: Path, made_store: str, command: list[str], message: str
+) -> None:
+    result = run(*command)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert message in result.stderr
+    assert result.stderr.startswith(("error:", "Usage:")), result.stderr
+
+
+def test_audit_tail_with_zero_lines_prints_no_record(
+    run: Run, policy: Path, store_url: str
+) -> None:
+    _fill_log(policy, store_url)
+    assert _ok(run("audit", "tail", "-n", "0", "--json")).stdout == ""
+
+
+# ----------------------------------------------------------- tables never cut names
+
+
+def test_keys_list_on_narrow_output_shows_whole_ids_that_can_be_revoked(
+    run: Run, policy: Path, made_store: str, tmp_path: Path
+) -> None:
+    key = _create_key(run, "--tools", "read_inbox,send_email", "--label", "a long label here")
+    key_id = key.split("_")[1]
+    env = {**_env(tmp_path), "COLUMNS": "40"}
+    listing = subprocess.run(
+        [str(AGENTGUARD), "keys", "list"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert key_id in listing.stdout
+    assert "email_agent" in listing.stdout
+    assert "…" not in listing.stdout
+    _ok(run("keys", "revoke", key_id))
+
+
+def test_keys_list_on_a_narrow_terminal_keeps_ids_whole(
+    policy: Path, made_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from agentguard import cli
+
+    store = open_store(made_store)
+    try:
+        key_ids = [
+            cli.control.issue_key(store, agent, expires_in=None, tools=None)[1].key_id
+            for agent in ("email_agent", "financial_agent")
+        ]
+    finally:
+        store.close()
+    for width in (40, 200):
+        screen = io.StringIO()
+        terminal = Console(
+            file=screen, width=width, force_terminal=True, color_system=None, highlight=False
+        )
+        monkeypatch.setattr(cli, "out", terminal)
+        cli.keys_list(store=made_store)
+        text = screen.getvalue()
+        for key_id in key_ids:
+            assert key_id in text, (width, text)
+        assert "financial_agent" in text
+        assert "(all of the agent's)" in text
+        assert "…" not in text
+        assert max(map(len, text.splitlines())) <= width
+        assert ("┃" in text) == (width == 200)  # a table where it fits, else field lines
+    cli.keys_revoke(key_ids[0], store=made_store)
+
+
+@pytest.mark.parametrize("width", [30, 120])
+def test_table_cells_are_printed_whole_and_literally(width: int) -> None:
+    import io
+
+    from rich.console import Console
+
+    from agentguard.cli_table import print_table
+
+    screen = io.StringIO()
+    console = Console(file=screen, width=width, force_terminal=True, color_system=None)
+    rows = [("read_transaction_history", "a, b", "args.note != '[/b]' and more words here")]
+    print_table(
+        console, [("tool", "id"), ("roles", "words"), ("when", "text")], rows, title="[x] t"
+    )
+    lines = screen.getvalue().splitlines()
+    assert "[x] t" in lines[0]
+    assert any("read_transaction_history" in line for line in lines)
+    assert any("args.note != '[/b]' and more words here" in line for line in lines)
+    assert any(line.startswith("┏") for line in lines) == (width == 120)
+
+
+def test_audit_tail_keeps_names_whole_on_narrow_output(
+    run: Run, policy: Path, store_url: str, tmp_path: Path
+) -> None:
+    _fill_log(policy, store_url)
+    env = {**_env(tmp_path), "COLUMNS": "30"}
+    tail = subprocess.run(
+        [str(AGENTGUARD), "audit", "tail"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert tail.returncode == 0, tail.stderr
+    lines = tail.stdout.splitlines()
+    assert any("email_agent" in line and "delete_email" in line for line in lines)
+
+
+# -------------------------------------------------------------------- checkpoints
+
+
+def _sql(path: Path, *statements: str) -> None:
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+
+
+@pytest.fixture
+def checkpointed(run: Run, policy: Path, store_url: str, tmp_path: Path) -> Path:
+    """Four records, a signing key (audit.key, audit.pub) and a checkpoint of record 4."""
+    _fill_log(policy, store_url)
+    keygen = _ok(run("audit", "keygen", "--key", "audit.key", "--public-key", "audit.pub"))
+    assert "BEGIN PUBLIC KEY" in keygen.stdout
+    assert keygen.stdout == (tmp_path / "audit.pub").read_text(encoding="ascii")
+    signed = _ok(run("audit", "checkpoint", "--key", "audit.key", "--out", "cp.jsonl"))
+    assert "record 4" in signed.stdout
+    return tmp_path / "cp.jsonl"
+
+
+def _verify_against(run: Run, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run("audit", "verify", "--checkpoint", "cp.jsonl", "--public-key", "audit.pub", *extra)
+
+
+def test_keygen_writes_a_private_key_only_its_owner_can_read_and_never_overwrites_it(
+    run: Run, tmp_path: Path
+) -> None:
+    _ok(run("audit", "keygen", "--key", "audit.key"))
+    key = tmp_path / "audit.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    before = key.read_bytes()
+    again = run("audit", "keygen", "--key", "audit.key")
+    assert again.returncode == 2
+    assert "never overwritten" in again.stderr
+    assert key.read_bytes() == before
+    printed = _ok(run("audit", "public-key", "--key", "audit.key")).stdout
+    assert printed.startswith("-----BEGIN PUBLIC KEY-----")
+
+
+def test_audit_verify_passes_an_intact_log_against_its_checkpoint(
+    run: Run, checkpointed: Path
+) -> None:
+    result = _ok(_verify_against(run))
+    assert "4 records, hash chain intact" in result.stdout
+    assert "checkpoints OK" in result.stdout
+    # the private key works in place of the public one
+    _ok(run("audit", "verify", "--checkpoint", "cp.jsonl", "--key", "audit.key"))
+
+
+def test_audit_verify_detects_the_newest_record_deleted_and_the_sequence_wound_back(
+    run: Run, checkpointed: Path, tmp_path: Path
+) -> None:
+    _sql(
+        tmp_path / DB_NAME,
+        "DELETE FROM audit WHERE seq = 4",
+        "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit'",
+    )
+    assert _ok(run("audit", "verify")).stdout.startswith("audit log OK: 3 records")  # chain alone
+    result = _verify_against(run)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "checkpoint of record 4" in result.stderr
+    assert "the log ends at record 3" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_audit_verify_detects_every_record_deleted(
+    run: Run, checkpointed: Path, tmp_path: Path
+) -> None:
+    _sql(tmp_path / DB_NAME, "DELETE FROM audit", "DELETE FROM sqlite_sequence")
+    result = _verify_against(run)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "checkpoint of record 4" in result.stderr
+    assert "the log is empty" in result.stderr
+    assert "OK" not in result.stdout
+
+
+def test_audit_verify_names_a_record_whose_time_column_was_edited(
+    run: Run, policy: Path, store_url: str, tmp_path: Path
+) -> None:
+    _fill_log(policy, store_url)
+    _sql(tmp_path / DB_NAME, "UPDATE audit SET ts = '2000-01-01T00:00:00.000000Z' WHERE seq = 2")
+    # The edit hides the record from a search by time...
+    found = _ok(run("audit", "search", "--since", "1h", "--json")).stdout.splitlines()
+    assert [json.loads(line)["seq"] for line in found] == [1, 3, 4]
+    # ...and verify names it.
+    result = run("audit", "verify")
+    assert result.returncode == 1
+    assert "record 2" in result.stderr
+    assert "'ts'" in result.stderr
+
+
+def test_a_forged_checkpoint_is_rejected(run: Run, checkpointed: Path, tmp_path: Path) -> None:
+    line = json.loads(checkpointed.read_text(encoding="utf-8"))
+    # A forger who deleted record 4 moves the checkpoint back to record 3 and its hash.
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    (hash3,) = db.execute("SELECT hash FROM audit WHERE seq = 3").fetchone()
+    db.close()
+    forged = {**line, "seq": 3, "hash": hash3}
+    checkpointed.write_text(json.dumps(forged) + "\n", encoding="utf-8")
+    result = _verify_against(run)
+    assert result.returncode == 1
+    assert "checkpoint of record 3" in result.stderr
+    assert "bad signature" in result.stderr
+
+
+def test_a_checkpoint_signed_with_another_key_is_rejected(
+    run: Run, checkpointed: Path, tmp_path: Path
+) -> None:
+    _ok(run("audit", "keygen", "--key", "other.key"))
+    _ok(run("audit", "checkpoint", "--key", "other.key", "--out", "cp.jsonl"))
+    result = _verify_against(run)
+    assert result.returncode == 1
+    assert "not by the public key given" in result.stderr
+    assert "checkpoint of record 4 (line 2" in result.stderr
+
+
+def test_audit_verify_with_a_checkpoint_needs_its_key(run: Run, checkpointed: Path) -> None:
+    result = run("audit", "verify", "--checkpoint", "cp.jsonl")
+    assert result.returncode == 2
+    assert "--public-key" in result.stderr
+
+
+def test_audit_checkpoint_refuses_to_sign_a_broken_log(
+    run: Run, checkpointed: Path, tmp_path: Path
+) -> None:
+    before = checkpointed.read_text(encoding="utf-8")
+    _sql(tmp_path / DB_NAME, "UPDATE audit SET body = replace(body, 'inbox', 'inbix')")
+    result = run("audit", "checkpoint", "--key", "audit.key", "--out", "cp.jsonl")
+    assert result.returncode == 1
+    assert "not signed" in result.stderr
+    assert checkpointed.read_text(encoding="utf-8") == before
+
+
+def test_audit_checkpoint_refuses_a_key_others_can_read(
+    run: Run, checkpointed: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "audit.key").chmod(0o644)
+    result = run("audit", "checkpoint", "--key", "audit.key", "--out", "cp.jsonl")
+    assert result.returncode == 2
+    assert "chmod 600" in result.stderr

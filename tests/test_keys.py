@@ -101,3 +101,47 @@ def test_key_of_one_agent_cannot_act_as_another(guard: Guard) -> None:
 def test_authenticate_reports_state(guard: Guard, clock: ManualClock) -> None:
     key = guard.create_key("email_agent")
     assert authenticate(guard.store, key, clock.now()).code == "identity.key_ok"
+
+
+@pytest.mark.parametrize("tools", [[], ()], ids=["list", "tuple"])
+def test_an_empty_tools_list_is_refused_not_read_as_all_tools(guard: Guard, tools: object) -> None:
+    with pytest.raises(AgentGuardError) as refused:
+        guard.create_key("email_agent", tools=tools)  # type: ignore[arg-type]
+    assert refused.value.code == "keys.scope"
+    assert "tools=None" in refused.value.message
+    assert guard.store.list_keys() == []
+
+
+@pytest.mark.parametrize("tools", ["read_inbox", ["read_inbox", " "]], ids=["string", "blank"])
+def test_a_tools_scope_of_a_string_or_a_blank_name_is_refused(guard: Guard, tools: object) -> None:
+    with pytest.raises(AgentGuardError) as refused:
+        control.issue_key(guard.store, "email_agent", expires_in=None, tools=tools)  # type: ignore[arg-type]
+    assert refused.value.code == "keys.scope"
+    assert guard.store.list_keys() == []
+
+
+def test_tools_none_means_all_of_the_agents_tools(guard: Guard) -> None:
+    key = guard.create_key("email_agent", tools=None)
+    assert guard.agent(api_key=key).call("read_inbox") == ["hello"]
+    (record,) = guard.store.list_keys()
+    assert record.tools is None
+
+
+@pytest.mark.parametrize(
+    "lifetime", [timedelta(days=999_999_999), timedelta(0), timedelta(seconds=-1)]
+)
+def test_a_lifetime_past_year_9999_or_not_positive_is_refused(
+    guard: Guard, lifetime: timedelta
+) -> None:
+    with pytest.raises(AgentGuardError) as refused:
+        guard.create_key("email_agent", expires_in=lifetime)
+    assert refused.value.code == "keys.expires"
+    assert guard.store.list_keys() == []
+
+
+@pytest.mark.parametrize(
+    "names", [{"agent": ""}, {"agent": "  "}, {"tool": ""}], ids=["agent", "blank", "tool"]
+)
+def test_a_kill_switch_for_a_blank_name_is_refused(names: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="name is empty"):
+        control.scope_of(agent=names.get("agent"), tool=names.get("tool"), everything=False)

@@ -2,17 +2,17 @@
 
 Each record's ``body`` is canonical JSON; its ``hash`` is ``sha256(prev_hash, seq, body)``
 (see :func:`chain_hash`), so a record's number is sealed with its content. The
-store keeps ``seq``, agent, tool and decision beside the body as an index for searching;
-:func:`verify_chain` recomputes every hash, checks that the index agrees with the body and
-that no sequence number is missing, so an edited, deleted or reordered record is found and
-named.
+store keeps ``seq``, time, agent, tool and decision beside the body as an index for
+searching; :func:`verify_chain` recomputes every hash, checks that every index column agrees
+with the body and that no sequence number is missing, so an edited, deleted or reordered
+record is found and named. Records cut from the end of the log are found against a signed
+checkpoint of its head (:mod:`agentguard.checkpoint`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,20 +22,12 @@ from typing import Any
 import orjson
 
 GENESIS = "0" * 64
-MASK = "***"
-_MAX_OUTPUT_CHARS = 64 * 1024
-
-#: Argument and result keys whose values are masked even when the policy does not list them.
-SECRET_KEYS = re.compile(
-    r"(pass(word|wd|phrase)?|secret|token|api[_-]?key|apikey|credential|private[_-]?key|"
-    r"authorization|auth|cookie|session[_-]?key|card[_-]?number|cvv|cvc|ssn|pin)$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """What is known of an action when it is logged, already masked (see :func:`mask`)."""
+    """What is known of an action when it is logged, already masked and redacted (see
+    :mod:`agentguard.audit_record`)."""
 
     timestamp: datetime
     kind: str  # "action" or "control"
@@ -149,121 +141,33 @@ def seal(entry: AuditEntry, seq: int, prev_hash: str) -> AuditRecord:
     return AuditRecord(seq, body, prev_hash, chain_hash(prev_hash, seq, body))
 
 
-# ---------------------------------------------------------------------------- masking
-
-
-def mask(
-    value: Any, sensitive: Iterable[str] = (), secrets: Sequence[str] = (), _path: str = ""
-) -> Any:
-    """A copy of ``value`` with sensitive fields replaced by ``***``.
-
-    ``sensitive`` lists dotted paths (``card_number``, ``payment.card``) to mask; keys that
-    look like secrets (``password``, ``api_key``, ``token`` …) are always masked; any string
-    in ``secrets`` (the values of masked fields) is also cut out of every other string, so a
-    card number echoed in a result or an error message does not survive either.
-    """
-    paths = sensitive if isinstance(sensitive, frozenset) else frozenset(sensitive)
-    return _mask(value, paths, tuple(s for s in secrets if len(s) >= 4), _path)
-
-
-_secret_key_cache: dict[str, bool] = {}
-
-
-def is_secret_key(name: str) -> bool:
-    """Whether a key name (``password``, ``api_key`` …) marks its value as a secret."""
-    hit = _secret_key_cache.get(name)
-    if hit is None:
-        hit = SECRET_KEYS.search(name) is not None
-        if len(_secret_key_cache) < 10000:
-            _secret_key_cache[name] = hit
-    return hit
-
-
-_SCALARS = (type(None), bool, int, float, Decimal)
-
-
-def _mask(value: Any, paths: frozenset[str], secrets: tuple[str, ...], path: str) -> Any:
-    kind = type(value)
-    if kind in _SCALARS:
-        return value
-    if kind is str:
-        if secrets:
-            for secret in secrets:
-                if secret in value:
-                    value = value.replace(secret, MASK)
-        if len(value) > _MAX_OUTPUT_CHARS:
-            return value[:_MAX_OUTPUT_CHARS] + f"…[{len(value) - _MAX_OUTPUT_CHARS} chars cut]"
-        return value
-    if kind is dict or isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            name = key if type(key) is str else str(key)
-            child = f"{path}.{name}" if path else name
-            if is_secret_key(name) or (paths and child in paths):
-                out[name] = MASK
-            else:
-                out[name] = _mask(item, paths, secrets, child)
-        return out
-    if kind is list or kind is tuple or isinstance(value, list | tuple):
-        return [_mask(item, paths, secrets, path) for item in value]
-    if isinstance(value, bool | int | float | Decimal):
-        return value
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return _mask(dump(mode="json"), paths, secrets, path)
-    return _mask(repr(value), paths, secrets, path)
-
-
-def sensitive_values(
-    value: Any, sensitive: Iterable[str], _path: str = "", _out: list[str] | None = None
-) -> list[str]:
-    """The string forms of the values at the sensitive paths (and secret-looking keys)."""
-    found: list[str] = [] if _out is None else _out
-    paths = sensitive if isinstance(sensitive, frozenset) else frozenset(sensitive)
-    kind = type(value)
-    if kind in _SCALARS or kind is str:
-        return found
-    if kind is dict or isinstance(value, Mapping):
-        for key, item in value.items():
-            name = key if type(key) is str else str(key)
-            child = f"{_path}.{name}" if _path else name
-            if is_secret_key(name) or (paths and child in paths):
-                _collect(item, found)
-            else:
-                sensitive_values(item, paths, child, found)
-    elif kind is list or kind is tuple or isinstance(value, list | tuple):
-        for item in value:
-            sensitive_values(item, paths, _path, found)
-    return found
-
-
-def _collect(value: Any, into: list[str]) -> None:
-    if isinstance(value, Mapping):
-        for item in value.values():
-            _collect(item, into)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            _collect(item, into)
-    elif value is not None and not isinstance(value, bool):
-        text = str(value)
-        if text:
-            into.append(text)
-
-
 # ----------------------------------------------------------------------------- verify
+
+#: The body field that each index column mirrors. A store may keep any of these columns
+#: beside the body so it can search without parsing JSON; :func:`verify_chain` checks every
+#: index column a row carries against its body field, since an edited column hides a record
+#: from searches (``audit search --since``) while the chain itself stays intact.
+INDEX_FIELDS: Mapping[str, str] = {
+    "ts": "timestamp",
+    "agent": "agent_id",
+    "tool": "action",
+    "decision": "decision",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class StoredRow:
-    """A stored record with the index columns the store keeps beside its body."""
+    """A stored record with the index columns the store keeps beside its body.
+
+    ``index`` maps each such column (see :data:`INDEX_FIELDS`) to its stored value; a store
+    passes every index column it has, so that none escapes :func:`verify_chain`.
+    """
 
     seq: int
-    agent: str | None
-    tool: str | None
-    decision: str | None
     body: str
     prev_hash: str
     hash: str
+    index: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +184,9 @@ def verify_chain(rows: Iterable[StoredRow], last_issued: int | None) -> Verifica
     """Check a whole log, rows in ascending ``seq`` order.
 
     ``last_issued`` is the highest sequence number the store ever handed out (SQLite keeps
-    it in ``sqlite_sequence``), which reveals records deleted from the end of the log.
+    it in ``sqlite_sequence``), which reveals records deleted from the end of the log as
+    long as that number was not wound back too. Only a signed checkpoint of the head
+    (:mod:`agentguard.checkpoint`) shows a log cut at its end and its counter reset.
     """
     prev_hash = GENESIS
     expected = 1
@@ -305,13 +211,16 @@ def verify_chain(rows: Iterable[StoredRow], last_issued: int | None) -> Verifica
             data = json.loads(row.body)
         except ValueError:
             return Verification(False, checked, row.seq, f"record {row.seq} is not valid JSON")
-        if (data.get("agent_id"), data.get("action"), data.get("decision")) != (
-            row.agent,
-            row.tool,
-            row.decision,
-        ):
+        if not isinstance(data, dict):
+            return Verification(False, checked, row.seq, f"record {row.seq} is not an object")
+        altered = _altered_index(row.index, data)
+        if altered:
             return Verification(
-                False, checked, row.seq, f"record {row.seq}: its index columns were altered"
+                False,
+                checked,
+                row.seq,
+                f"record {row.seq}: its index column {altered} does not match the record "
+                "(edited beside the hash chain)",
             )
         prev_hash = row.hash
         expected += 1
@@ -325,3 +234,13 @@ def verify_chain(rows: Iterable[StoredRow], last_issued: int | None) -> Verifica
             f"but records up to {last_issued} were written",
         )
     return Verification(True, checked)
+
+
+def _altered_index(index: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+    """The first index column that differs from the body field it mirrors, quoted."""
+    for column, value in index.items():
+        body_field = INDEX_FIELDS.get(column)
+        # A column verify does not know cannot be checked: report it rather than pass it.
+        if body_field is None or data.get(body_field) != value:
+            return repr(column)
+    return None

@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -69,22 +69,21 @@ class PreparedRecord:
 class RecordBuilder:
     """Builds :class:`~agentguard.audit.AuditEntry` values for a guard.
 
-    ``detectors`` and ``key`` are called when first needed (detectors are slow to import;
+    ``declared(kind, name)`` says whether a tool or agent name is the policy's (or a
+    registered tool's). ``detectors`` and ``key`` are called when first needed (detectors are slow to import;
     the key lives in the store).
     """
 
     def __init__(
         self,
         *,
-        known_tools: Callable[[], Mapping[str, Any]],
-        known_agents: Callable[[], Mapping[str, Any]],
+        declared: Callable[[str, str], bool],
         sensitive_fields: Callable[[str], Sequence[str]],
         detectors: Callable[[], tuple[Detector, ...]],
         key: Callable[[], bytes],
         redact: bool = True,
     ) -> None:
-        self._known_tools = known_tools
-        self._known_agents = known_agents
+        self._declared = declared
         self._sensitive = sensitive_fields
         self._detectors = detectors
         self._key = key
@@ -98,8 +97,7 @@ class RecordBuilder:
         keyed tag ``[withheld tool name 3f2a9c…]``."""
         if name is None:
             return None
-        known = self._known_tools() if kind == "tool" else self._known_agents()
-        if name in known:
+        if self._declared(kind, name):
             return name
         name_like = _NAME.fullmatch(name) and not any(_token_like(p) for p in _PIECES.split(name))
         if name_like and (not self.redact or not self._findings(name)):

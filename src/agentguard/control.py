@@ -16,10 +16,17 @@ from agentguard.store.base import KeyRecord, Kill, KillScope, Store
 
 
 def scope_of(*, agent: str | None, tool: str | None, everything: bool) -> tuple[KillScope, str]:
-    """Turn ``--agent`` / ``--tool`` / ``--all`` into a scope; exactly one must be given."""
+    """Turn ``--agent`` / ``--tool`` / ``--all`` into a scope; exactly one must be given.
+
+    A blank name is refused: ``kill --agent "$AGENT"`` with an unset variable must not report
+    an agent stopped when it stops nothing.
+    """
     given = [x for x in (agent is not None, tool is not None, everything) if x]
     if len(given) != 1:
         raise ValueError("name exactly one of an agent, a tool, or everything (--all)")
+    for kind, name in (("agent", agent), ("tool", tool)):
+        if name is not None and not name.strip():
+            raise ValueError(f"the {kind} name is empty; name the {kind} to act on")
     if everything:
         return KillScope.ALL, "*"
     if agent is not None:

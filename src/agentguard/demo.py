@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from agentguard.cli_table import ColumnKind, print_table
 from agentguard.errors import Denied, HeldForReview
 from agentguard.guard import Guard
 from agentguard.policy import parse_policy
@@ -196,21 +196,27 @@ def run_demo(console: Console, store: str | None = None) -> int:
             console.print(f"      {detail}", markup=False, style="dim")
 
     console.print("\n[bold]Audit trail[/bold]")
-    table = Table()
-    for column in ("seq", "agent", "action", "decision", "input (masked)", "reason"):
-        table.add_column(column, overflow="fold")
+    rows = []
     for record in guard.store.search(AuditQuery()):
         data = record.data
         reasons = data.get("reasons") or []
-        table.add_row(
-            str(record.seq),
-            str(data.get("agent_id") or ""),
-            str(data.get("action") or ""),
-            str(data.get("decision") or ""),
-            _short(data.get("input")),
-            reasons[-1]["code"] if reasons else str((data.get("metadata") or {}).get("reason", "")),
+        rows.append(
+            (
+                str(record.seq),
+                str(data.get("agent_id") or ""),
+                str(data.get("action") or ""),
+                str(data.get("decision") or ""),
+                _short(data.get("input")),
+                reasons[-1]["code"]
+                if reasons
+                else str((data.get("metadata") or {}).get("reason", "")),
+            )
         )
-    console.print(table)
+    columns: list[tuple[str, ColumnKind]] = [
+        ("seq", "id"), ("agent", "id"), ("action", "id"), ("decision", "id"),
+        ("input (masked)", "text"), ("reason", "id"),
+    ]  # fmt: skip
+    print_table(console, columns, rows)  # ids and names are never cut
     result = guard.verify_audit()
     status = "[green]intact[/green]" if result.ok else f"[red]BROKEN: {result.problem}[/red]"
     console.print(f"hash chain: {status} ({result.checked} records)")

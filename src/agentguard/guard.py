@@ -24,14 +24,15 @@ import contextlib
 import os
 import threading
 import time
-from collections import ChainMap
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from agentguard import control
 from agentguard.audit import Verification
 from agentguard.audit_record import PreparedRecord, RecordBuilder
+from agentguard.checkpointer import Checkpointer
 from agentguard.clock import Clock, SystemClock
 from agentguard.detect.base import Detector
 from agentguard.errors import (
@@ -102,14 +103,27 @@ class Guard:
         self._functions: dict[str, ToolFunction] = {}
         self._lock = threading.Lock()
         self._records = RecordBuilder(
-            known_tools=lambda: ChainMap(self.policy.model.tools, self._functions),
-            known_agents=lambda: self.policy.model.agents,
+            declared=self._declared,
             sensitive_fields=self._sensitive_fields,
             detectors=self._audit_detectors,
             key=self._tag_key,
             redact=redact_audit,
         )
         self.pipeline = self._build_pipeline()
+        self._checkpointer: Checkpointer | None = None
+        settings = self.policy.model.audit_checkpoints
+        if settings is not None:
+            source = Path(self.policy.source)
+            base = source.parent if source.is_file() else None
+            # A missing or readable-by-others key, or an unusable target, refuses to start.
+            self._checkpointer = Checkpointer.from_settings(
+                settings, self.store, base=base, clock=self.clock
+            )
+
+    def _declared(self, kind: str, name: str) -> bool:
+        if kind == "tool":
+            return name in self.policy.model.tools or name in self._functions
+        return name in self.policy.model.agents
 
     def _sensitive_fields(self, tool: str) -> Sequence[str]:
         spec = self.policy.model.tools.get(tool)
@@ -451,7 +465,7 @@ class Guard:
             prepared=prepared,
         )
         try:
-            self.store.append(entry)
+            record = self.store.append(entry)
         except Exception as exc:
             problem = exc.message if isinstance(exc, AgentGuardError) else type(exc).__name__
             if status in ("executed", "withheld", "failed") and prepared is not None:
@@ -462,6 +476,8 @@ class Guard:
             if isinstance(exc, StoreUnavailable):
                 raise
             raise StoreUnavailable(f"the audit record could not be committed ({problem})") from None
+        if self._checkpointer is not None:
+            self._checkpointer.after_append(record.seq, record.hash)  # never raises
 
     def _tag_key(self) -> bytes:
         if self._key is None:
@@ -548,7 +564,12 @@ class Guard:
         return self.store.verify()
 
     def close(self) -> None:
-        self.store.close()
+        """Write a last checkpoint of the log's head (when configured) and close the store."""
+        try:
+            if self._checkpointer is not None:
+                self._checkpointer.flush()
+        finally:
+            self.store.close()
 
     def __enter__(self) -> Guard:
         return self

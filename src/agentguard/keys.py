@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agentguard.errors import AgentGuardError
 from agentguard.store.base import KeyRecord, KeyStore
 
 PREFIX = "ag_"
@@ -38,7 +39,21 @@ def create_key(
     tools: Iterable[str] | None = None,
     label: str | None = None,
 ) -> tuple[str, KeyRecord]:
-    """Make a new key for ``agent``; returns the key (shown once, never stored) and its record."""
+    """Make a new key for ``agent``; returns the key (shown once, never stored) and its record.
+
+    ``tools=None`` lets the key use all of the agent's tools; a list narrows it to those.
+    An empty list is refused rather than read as either (an unset ``$TOOLS`` in a script
+    must not widen a key to everything), and so is a lifetime that ends past the year 9999.
+    """
+    scope = None if tools is None else _scope(tools)
+    try:
+        expires_at = None if expires_in is None else now + expires_in
+    except OverflowError:
+        raise AgentGuardError(
+            "the key's lifetime ends after the year 9999; give a shorter one", code="keys.expires"
+        ) from None
+    if expires_in is not None and expires_in <= timedelta(0):
+        raise AgentGuardError("a key's lifetime must be longer than zero", code="keys.expires")
     key_id = secrets.token_hex(_ID_HEX // 2)
     secret = secrets.token_urlsafe(32)
     record = KeyRecord(
@@ -46,12 +61,29 @@ def create_key(
         agent=agent,
         secret_hash=_hash(secret),
         created_at=now,
-        expires_at=None if expires_in is None else now + expires_in,
-        tools=None if tools is None else frozenset(tools),
+        expires_at=expires_at,
+        tools=scope,
         label=label,
     )
     store.add_key(record)
     return f"{PREFIX}{key_id}_{secret}", record
+
+
+def _scope(tools: Iterable[str]) -> frozenset[str]:
+    if isinstance(tools, str):  # "read_inbox" would otherwise be a scope of single letters
+        raise AgentGuardError(
+            "tools must be a list of tool names, not one string", code="keys.scope"
+        )
+    names = list(tools)
+    if any(not isinstance(name, str) or not name.strip() for name in names):
+        raise AgentGuardError("a tool name of a key's scope is blank", code="keys.scope")
+    if not names:
+        raise AgentGuardError(
+            "a key's tools list is empty; name the tools it may use, or pass tools=None "
+            "for all of the agent's tools",
+            code="keys.scope",
+        )
+    return frozenset(names)
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,6 +172,18 @@ def test_durations_and_money_parse_exactly() -> None:
         parse_money(-1)
 
 
+@pytest.mark.parametrize("text", ["99999999999d", "1e400w", "101y", "9" * 400 + "s"])
+def test_a_duration_too_long_or_malformed_is_a_policy_error_not_a_traceback(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(
+            "version: 1\ntools: {t: {}}\nroles: {r: {allow: [t]}}\nagents: {a: {roles: [r]}}\n"
+            f"audit_checkpoints: {{interval: {text}, key: k, to: c.jsonl}}\n"
+        )
+    assert "interval" in str(caught.value)
+
+
 def test_cost_is_decimal_never_float() -> None:
     loaded = parse_policy("tools:\n  t:\n    cost: 0.002\n")
     assert loaded.model.tools["t"].cost == Decimal("0.002")

@@ -284,6 +284,40 @@ class DetectorsSection(_Strict):
     leaks: LeakGuard = Field(default_factory=LeakGuard)
 
 
+class AuditCheckpoints(_Strict):
+    """Signed checkpoints of the audit log's head, written as the guard appends records.
+
+    A hash chain cannot show records cut from its end; a checkpoint kept where the store's
+    writer cannot rewrite it can (``agentguard audit verify --checkpoint``). A checkpoint
+    is written after ``every`` records, or at the first record once ``interval`` has passed
+    since the last one, whichever comes first.
+    """
+
+    every: int | None = Field(default=None, gt=0, description="Records between checkpoints.")
+    interval: Duration | None = Field(
+        default=None, description="Longest time between checkpoints while records are written."
+    )
+    key: str = Field(
+        min_length=1,
+        description="Ed25519 private key file (from `agentguard audit keygen`), kept outside "
+        "the store; relative to the policy file's folder.",
+    )
+    to: str = Field(
+        min_length=1,
+        description="A file to append checkpoints to (JSON lines; relative to the policy "
+        "file's folder), or an http(s) URL to POST each one to.",
+    )
+    timeout: Duration = Field(
+        default=timedelta(seconds=5), description="How long a POST to an URL may take."
+    )
+
+    @model_validator(mode="after")
+    def _when(self) -> AuditCheckpoints:
+        if self.every is None and self.interval is None:
+            raise ValueError("say when to write a checkpoint: give every, interval, or both")
+        return self
+
+
 class Policy(_Strict):
     """A whole policy file."""
 
@@ -297,6 +331,7 @@ class Policy(_Strict):
     breakers: Any = Field(default=None, description="Not enforced by this release: refused.")
     alerts: Any = Field(default=None, description="Not enforced by this release: refused.")
     detectors: DetectorsSection = Field(default_factory=DetectorsSection)
+    audit_checkpoints: AuditCheckpoints | None = None
 
     @field_validator("tools", "roles", "agents")
     @classmethod

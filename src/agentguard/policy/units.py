@@ -13,6 +13,9 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+_MAX_SECONDS = Decimal(100 * 366 * 86400)
+
+
 def parse_duration(value: Any) -> timedelta:
     """Parse ``90s``, ``5m``, ``2h``, ``1d``, ``1w`` (or ``250ms``) into a timedelta.
 
@@ -33,6 +36,8 @@ def parse_duration(value: Any) -> timedelta:
     seconds = Decimal(amount) * Decimal(str(_UNIT_SECONDS[unit]))
     if seconds <= 0:
         raise ValueError("a duration must be longer than zero")
+    if seconds > _MAX_SECONDS:
+        raise ValueError(f"{value!r} is too long a duration; the longest is 100 years")
     return timedelta(seconds=float(seconds))
 
 

@@ -25,6 +25,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._audit: list[tuple[AuditEntry, AuditRecord]] = []
+        self._reserved: dict[str, tuple[datetime, str | None, str]] = {}
         self._keys: dict[str, KeyRecord] = {}
         self._kills: dict[tuple[KillScope, str], Kill] = {}
         self._events: dict[str, list[tuple[float, Decimal]]] = {}
@@ -41,7 +42,19 @@ class MemoryStore:
             prev = self._audit[-1][1].hash if self._audit else GENESIS
             record = seal(entry, len(self._audit) + 1, prev)
             self._audit.append((entry, record))
+            if entry.action_id is not None:
+                self._reserved.pop(entry.action_id, None)
             return record
+
+    def reserve(
+        self, action_id: str, size: int, at: datetime, *, agent: str | None, tool: str
+    ) -> None:
+        with self._lock:
+            self._reserved[action_id] = (at, agent, tool)
+
+    def interrupted(self) -> list[tuple[str, datetime, str | None, str]]:
+        with self._lock:
+            return [(a, at, agent, tool) for a, (at, agent, tool) in self._reserved.items()]
 
     def search(self, query: AuditQuery) -> Iterator[AuditRecord]:
         with self._lock:
@@ -71,8 +84,20 @@ class MemoryStore:
 
     def verify(self) -> Verification:
         with self._lock:
+            # The entries are this store's index (search filters on them): check them too.
             rows = [
-                StoredRow(r.seq, e.agent_id, e.action, e.decision, r.body, r.prev_hash, r.hash)
+                StoredRow(
+                    r.seq,
+                    r.body,
+                    r.prev_hash,
+                    r.hash,
+                    {
+                        "ts": e.iso_timestamp,
+                        "agent": e.agent_id,
+                        "tool": e.action,
+                        "decision": e.decision,
+                    },
+                )
                 for e, r in self._audit
             ]
         return _verify_chain(rows, len(rows))

@@ -4,6 +4,14 @@ Durability: each audit record is committed before ``append`` returns. With the d
 ``synchronous=NORMAL`` a committed record survives a crash of the process; add
 ``?synchronous=full`` to the URL to also survive power loss (an fsync per record).
 
+Before a tool runs, :meth:`SQLiteStore.reserve` writes a reservation row holding as many
+bytes as the record will need, and ``append`` deletes it in the transaction that inserts the
+record. A store that cannot be written (read-only, full, locked past the timeout) thus
+refuses the action before the tool runs, and a reservation without a record names an action
+that was interrupted. Every operation also checks that the file at the store's path is
+still the file that was opened: a store deleted or replaced while in use is refused
+(:class:`StoreUnavailable`) instead of silently writing into a deleted inode.
+
 Several processes may append to one file: an append takes SQLite's write lock
 (``BEGIN IMMEDIATE``), reads the last hash and inserts the next record in one transaction,
 so the chain stays linear. Threads of one process share one connection behind a lock.
@@ -93,6 +101,13 @@ CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS audit_reservations (
+    action_id   TEXT PRIMARY KEY,
+    reserved_at TEXT NOT NULL,
+    agent       TEXT,
+    tool        TEXT,
+    space       BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS provenance (
     scope   TEXT NOT NULL,
     print   TEXT NOT NULL,
@@ -102,6 +117,7 @@ CREATE TABLE IF NOT EXISTS provenance (
 ) WITHOUT ROWID;
 """
 
+_MAX_RESERVATION = 1 << 20
 _SYNC_MODES = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 
 
@@ -132,6 +148,8 @@ class SQLiteStore:
             )
         self._lock = threading.RLock()
         self._key: bytes | None = None
+        self._where = os.path.abspath(self.path)
+        self._identity: tuple[int, int] | None = None
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreUnavailable(
@@ -150,22 +168,47 @@ class SQLiteStore:
                 if statement.strip():
                     self._db.execute(statement)
             self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
+            self._identity = self._file_identity()
+        except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(
                 f"cannot open the SQLite store {str(self.path)!r}: {exc}"
             ) from None
 
     # ------------------------------------------------------------------ plumbing
 
+    def _file_identity(self) -> tuple[int, int]:
+        info = os.stat(self._where)
+        return info.st_dev, info.st_ino
+
+    def _check_file(self) -> None:
+        """Refuse to go on when the file at our path is no longer the one we opened."""
+        try:
+            same = self._file_identity() == self._identity
+        except OSError:
+            raise StoreUnavailable(
+                f"the SQLite store {str(self.path)!r} was deleted while in use; "
+                "actions are denied until it is restored and the guard restarted"
+            ) from None
+        if not same:
+            raise StoreUnavailable(
+                f"the SQLite store {str(self.path)!r} was replaced by another file while in "
+                "use; actions are denied until the guard is restarted on the store it should use"
+            )
+
     def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
+            self._check_file()
             try:
                 return work(self._db)
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, ValueError, OverflowError, MemoryError) as exc:
+                # ValueError covers UnicodeEncodeError (a lone surrogate) and out-of-range
+                # parameters: whatever the cause, the write did not happen, and that is all a
+                # caller may act on.
                 with contextlib.suppress(sqlite3.Error):
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
-                raise StoreUnavailable(f"the SQLite store failed: {exc}") from None
+                what = exc if isinstance(exc, sqlite3.Error) else type(exc).__name__
+                raise StoreUnavailable(f"the SQLite store failed: {what}") from None
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def transaction(db: sqlite3.Connection) -> T:
@@ -188,23 +231,53 @@ class SQLiteStore:
         # processes, and in autocommit mode it is committed when the statement completes.
         # Numbering follows sqlite_sequence (the highest seq ever issued), not the last row,
         # so a record deleted from the end leaves a gap that verify() names.
+        # The reservation of the action, if any, is released in the same transaction: its
+        # space is free again for the record itself.
         stamp = entry.iso_timestamp
         body = entry.body(stamp)
-        row = self._run(
-            lambda db: db.execute(
-                _APPEND,
-                {
-                    "ts": stamp,
-                    "agent": entry.agent_id,
-                    "tool": entry.action,
-                    "decision": entry.decision,
-                    "body": body,
-                    "genesis": GENESIS,
-                },
-            ).fetchall()
-        )
+        params = {
+            "ts": stamp,
+            "agent": entry.agent_id,
+            "tool": entry.action,
+            "decision": entry.decision,
+            "body": body,
+            "genesis": GENESIS,
+        }
+
+        def work(db: sqlite3.Connection) -> list[Any]:
+            if entry.action_id is not None:
+                db.execute(
+                    "DELETE FROM audit_reservations WHERE action_id = ?", (entry.action_id,)
+                )
+            return db.execute(_APPEND, params).fetchall()
+
+        row = self._write(work)
         seq, prev, digest = row[0]
         return AuditRecord(seq, body, prev, digest)
+
+    def reserve(
+        self, action_id: str, size: int, at: datetime, *, agent: str | None, tool: str
+    ) -> None:
+        """Write a reservation of ``size`` bytes for the record of ``action_id``, or raise
+        :class:`StoreUnavailable`: proof, before a tool runs, that its record can be written."""
+        space = max(0, min(int(size), _MAX_RESERVATION))
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO audit_reservations VALUES (?, ?, ?, ?, zeroblob(?))",
+                (action_id, _iso(at), agent, tool, space),
+            )
+        )
+
+    def interrupted(self) -> list[tuple[str, datetime, str | None, str]]:
+        """Reservations with no record: ``(action id, reserved at, agent, tool)`` of actions
+        whose tool may have run but whose record was never written (a crash, a full disk)."""
+        rows = self._run(
+            lambda db: db.execute(
+                "SELECT action_id, reserved_at, agent, tool FROM audit_reservations "
+                "ORDER BY reserved_at"
+            ).fetchall()
+        )
+        return [(a, _dt(t) or datetime.now(UTC), g, o) for a, t, g, o in rows]
 
     def search(self, query: AuditQuery) -> Iterator[AuditRecord]:
         clauses: list[str] = []
@@ -237,10 +310,21 @@ class SQLiteStore:
     def verify(self) -> Verification:
         def work(db: sqlite3.Connection) -> Verification:
             issued = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
-            cursor = db.execute(
-                "SELECT seq, agent, tool, decision, body, prev_hash, hash FROM audit ORDER BY seq"
+            # Every column beside the chained ones is an index of the body, and is checked
+            # against it: read them from the table itself, so a column added later (by us or
+            # by someone else) cannot escape the check.
+            index = [
+                name
+                for _, name, *_ in db.execute("PRAGMA table_info(audit)")
+                if name not in _CHAINED_COLUMNS
+            ]
+            quoted = ('"' + name.replace('"', '""') + '"' for name in index)
+            columns = ", ".join(("seq", "body", "prev_hash", "hash", *quoted))
+            cursor = db.execute(f"SELECT {columns} FROM audit ORDER BY seq")
+            rows = (
+                StoredRow(seq, body, prev, digest, dict(zip(index, values, strict=True)))
+                for seq, body, prev, digest, *values in cursor
             )
-            rows = (StoredRow(*row) for row in cursor)
             return _verify_chain(rows, issued[0] if issued else None)
 
         return self._run(work)
@@ -459,6 +543,8 @@ _FIND_KILLS = (
     "WHERE (scope, target) IN (('all', '*'), ('agent', ?), ('tool', ?))"
 )
 _KILL_ORDER = {KillScope.ALL: 0, KillScope.AGENT: 1, KillScope.TOOL: 2}
+#: the audit columns the hash chain covers; every other column is an index of the body
+_CHAINED_COLUMNS = frozenset({"seq", "body", "prev_hash", "hash"})
 _APPEND = """
 INSERT INTO audit (seq, ts, agent, tool, decision, body, prev_hash, hash)
 SELECT head.seq + 1, :ts, :agent, :tool, :decision, :body, head.hash,
