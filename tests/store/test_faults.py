@@ -13,6 +13,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -43,13 +44,36 @@ class Refunds:
         )
 
 
-def assert_refused(guard: Guard, refunds: Refunds, calls: int = 3) -> None:
+AGENTGUARD = Path(sys.executable).with_name("agentguard")
+
+
+def cli_kill(path: Path) -> subprocess.CompletedProcess[str]:
+    """``agentguard kill --all`` from another process, against the same store file."""
+    return subprocess.run(
+        [str(AGENTGUARD), "kill", "--all", "--reason", "incident", "--store", f"sqlite:///{path}"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        cwd=path.parent,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AGENTGUARD_")},
+    )
+
+
+def assert_refused(guard: Guard, refunds: Refunds, path: Path | None, calls: int = 3) -> None:
+    """No call runs its tool, the kill switch refuses, and (given the path) so does the CLI."""
     for _ in range(calls):
         with pytest.raises(StoreUnavailable):
             refunds.call(guard)
     assert refunds.ran == 0
     with pytest.raises(StoreUnavailable):
         guard.kill(everything=True, reason="incident")
+    if path is None:
+        return
+    done = cli_kill(path)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert str(path.name) in done.stderr
 
 
 @pytest.fixture
@@ -97,7 +121,7 @@ def test_a_read_only_store_runs_no_tool(guarded: tuple[Guard, Refunds, Path]) ->
     # to an immutable mapping is a SIGBUS that would end the whole process)
     files = [p for p in (path, path.with_name("ag.db-wal")) if p.exists()]
     with read_only(*files):
-        assert_refused(guard, refunds)
+        assert_refused(guard, refunds, path)
     refunds.call(guard)  # writable again: back to work, nothing lost
     assert refunds.ran == 1
     assert guard.verify_audit().ok
@@ -107,7 +131,7 @@ def test_a_deleted_store_runs_no_tool(guarded: tuple[Guard, Refunds, Path]) -> N
     guard, refunds, path = guarded
     for p in path.parent.glob("ag.db*"):
         p.unlink()
-    assert_refused(guard, refunds)
+    assert_refused(guard, refunds, path)
     assert not path.exists(), "the guard must not recreate the store behind the operator's back"
 
 
@@ -121,7 +145,9 @@ def test_a_replaced_store_runs_no_tool(
     for p in path.parent.glob("ag.db-*"):
         p.unlink()
     os.replace(other, path)
-    assert_refused(guard, refunds)
+    # the CLI on the new file works on the new file: that is right, and this guard still
+    # refuses everything
+    assert_refused(guard, refunds, None)
 
 
 def test_a_reservation_without_a_record_names_the_interrupted_action(

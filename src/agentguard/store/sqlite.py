@@ -208,7 +208,9 @@ class SQLiteStore:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                 what = exc if isinstance(exc, sqlite3.Error) else type(exc).__name__
-                raise StoreUnavailable(f"the SQLite store failed: {what}") from None
+                raise StoreUnavailable(
+                    f"the SQLite store {str(self.path)!r} failed: {what}"
+                ) from None
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def transaction(db: sqlite3.Connection) -> T:
@@ -246,9 +248,7 @@ class SQLiteStore:
 
         def work(db: sqlite3.Connection) -> list[Any]:
             if entry.action_id is not None:
-                db.execute(
-                    "DELETE FROM audit_reservations WHERE action_id = ?", (entry.action_id,)
-                )
+                db.execute("DELETE FROM audit_reservations WHERE action_id = ?", (entry.action_id,))
             return db.execute(_APPEND, params).fetchall()
 
         row = self._write(work)
