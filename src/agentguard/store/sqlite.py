@@ -150,6 +150,7 @@ class SQLiteStore:
         self._key: bytes | None = None
         self._where = os.path.abspath(self.path)
         self._identity: tuple[int, int] | None = None
+        self._reserved: set[str] = set()  # reservations this store made and still holds
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreUnavailable(
@@ -233,8 +234,9 @@ class SQLiteStore:
         # processes, and in autocommit mode it is committed when the statement completes.
         # Numbering follows sqlite_sequence (the highest seq ever issued), not the last row,
         # so a record deleted from the end leaves a gap that verify() names.
-        # The reservation of the action, if any, is released in the same transaction: its
-        # space is free again for the record itself.
+        # The reservation of the action, if this store made one, is released in the same
+        # transaction: its space is free again for the record itself. (A denied action has
+        # none: its record is the one statement.)
         stamp = entry.iso_timestamp
         body = entry.body(stamp)
         params = {
@@ -246,12 +248,18 @@ class SQLiteStore:
             "genesis": GENESIS,
         }
 
+        reserved = entry.action_id is not None and entry.action_id in self._reserved
+
         def work(db: sqlite3.Connection) -> list[Any]:
-            if entry.action_id is not None:
-                db.execute("DELETE FROM audit_reservations WHERE action_id = ?", (entry.action_id,))
+            db.execute("DELETE FROM audit_reservations WHERE action_id = ?", (entry.action_id,))
             return db.execute(_APPEND, params).fetchall()
 
-        row = self._write(work)
+        if reserved:
+            row = self._write(work)
+            with self._lock:
+                self._reserved.discard(entry.action_id)
+        else:
+            row = self._run(lambda db: db.execute(_APPEND, params).fetchall())
         seq, prev, digest = row[0]
         return AuditRecord(seq, body, prev, digest)
 
@@ -261,12 +269,14 @@ class SQLiteStore:
         """Write a reservation of ``size`` bytes for the record of ``action_id``, or raise
         :class:`StoreUnavailable`: proof, before a tool runs, that its record can be written."""
         space = max(0, min(int(size), _MAX_RESERVATION))
-        self._write(
+        self._run(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO audit_reservations VALUES (?, ?, ?, ?, zeroblob(?))",
                 (action_id, _iso(at), agent, tool, space),
             )
-        )
+        )  # one statement: committed when it completes
+        with self._lock:
+            self._reserved.add(action_id)
 
     def interrupted(self) -> list[tuple[str, datetime, str | None, str]]:
         """Reservations with no record: ``(action id, reserved at, agent, tool)`` of actions
