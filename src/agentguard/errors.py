@@ -104,7 +104,8 @@ class ResultWithheld(Denied):
 
 
 def denied_error(decision: Decision) -> Denied:
-    """Build the most specific :class:`Denied` subclass for a denying decision."""
+    """Build the most specific :class:`Denied` subclass for a denying decision: the one the
+    deciding layer registered (see :mod:`agentguard.layers.registry`)."""
     if decision.held:
         return HeldForReview(decision)
     reason = decision.deciding_reason
@@ -113,12 +114,11 @@ def denied_error(decision: Decision) -> Denied:
     return cls(decision)
 
 
-_BY_LAYER: dict[str, type[Denied]] = {
-    "identity": Unauthenticated,
-    "killswitch": AgentStopped,
-    "input": InvalidInput,
-    "access": AccessDenied,
-    "content": ContentBlocked,
-    "leaks": ContentBlocked,
-    "quality": ContentBlocked,
-}
+_BY_LAYER: dict[str, type[Denied]] = {}
+
+
+def register_denial(layer: str, cls: type[Denied]) -> None:
+    """Say which :class:`Denied` subclass a refusal by ``layer`` raises."""
+    if not (isinstance(cls, type) and issubclass(cls, Denied)):
+        raise TypeError(f"layer {layer!r}: {cls!r} is not a subclass of agentguard.Denied")
+    _BY_LAYER[layer] = cls

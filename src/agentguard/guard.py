@@ -44,17 +44,18 @@ from agentguard.errors import (
     ToolNotRegistered,
     denied_error,
 )
-from agentguard.layers import (
-    AccessLayer,
-    ContentLayer,
-    IdentityLayer,
-    InputLayer,
-    KillSwitchLayer,
-    LeakLayer,
-    QualityLayer,
-)
 from agentguard.layers.leaks import OwnerResolver
-from agentguard.pipeline import Action, Decision, Layer, Outcome, Pipeline, Reason, ResultReview
+from agentguard.layers.registry import LayerContext, build_layers
+from agentguard.pipeline import (
+    Action,
+    Decision,
+    Layer,
+    Observation,
+    Outcome,
+    Pipeline,
+    Reason,
+    ResultReview,
+)
 from agentguard.policy import LoadedPolicy, load_policy
 from agentguard.policy.content import QualityFunction
 from agentguard.store import DEFAULT_URL, Store, open_store
@@ -155,24 +156,16 @@ class Guard:
         )
 
     def _build_pipeline(self) -> Pipeline:
-        return Pipeline(
-            [
-                IdentityLayer(self.policy, self.store, self.clock),
-                KillSwitchLayer(self.store),
-                InputLayer(self.policy, self._functions),
-                AccessLayer(self.policy, self.clock),
-                ContentLayer(self.policy),
-                LeakLayer(
-                    self.policy,
-                    self.store,
-                    self.clock,
-                    self._audit_detectors,
-                    self.owner_resolver,
-                ),
-                QualityLayer(self.policy, self._quality, self._audit_detectors),
-                *self._extra_layers,
-            ]
+        context = LayerContext(
+            policy=self.policy,
+            store=self.store,
+            clock=self.clock,
+            functions=self._functions,
+            quality=self._quality,
+            detectors=self._audit_detectors,
+            options={"owner_resolver": self.owner_resolver},
         )
+        return Pipeline([*build_layers(context), *self._extra_layers])
 
     # ------------------------------------------------------------------ tools
 
@@ -454,6 +447,7 @@ class Guard:
         """Write the one record of this action. Raises :class:`StoreUnavailable` (or, once
         the tool has run, :class:`AuditWriteFailed`) when it cannot be committed."""
         spec = self.policy.model.tools.get(decision.action.tool)
+        cost = spec.cost if spec is not None and status == "executed" else None
         entry = self._records.build(
             decision,
             timestamp,
@@ -461,7 +455,7 @@ class Guard:
             status,
             output=output,
             error=error,
-            cost=spec.cost if spec is not None and status == "executed" else None,
+            cost=cost,
             prepared=prepared,
         )
         try:
@@ -476,6 +470,25 @@ class Guard:
             if isinstance(exc, StoreUnavailable):
                 raise
             raise StoreUnavailable(f"the audit record could not be committed ({problem})") from None
+        finally:
+            # Whether or not the record could be written, the observers learn what happened
+            # (a tool that ran counts against its limits either way).
+            error_type = None
+            if isinstance(error, BaseException):
+                error_type = type(error).__name__
+            elif error is not None:
+                error_type = error
+            self.pipeline.observe(
+                Observation(
+                    action=decision.action,
+                    decision=decision,
+                    status=status,
+                    at=timestamp,
+                    duration_ms=entry.duration_ms or 0.0,
+                    cost=cost,
+                    error_type=error_type,
+                )
+            )
         if self._checkpointer is not None:
             self._checkpointer.after_append(record.seq, record.hash)  # never raises
 

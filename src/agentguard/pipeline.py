@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import enum
 import itertools
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 _ID_PREFIX = os.urandom(6).hex()
@@ -190,6 +193,39 @@ class Layer(Protocol):
     def admit(self, action: Action) -> Verdict: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What became of one action, told to every layer that learns from outcomes (limits
+    settle their reservations, breakers count errors, loop detection, metrics, alerts).
+
+    ``status`` is the audit status: ``executed``, ``failed`` (the tool raised: see
+    ``error_type``), ``denied``, ``held`` or ``withheld``.
+    """
+
+    action: Action
+    decision: Decision
+    status: str
+    at: datetime
+    duration_ms: float
+    cost: Decimal | None = None
+    error_type: str | None = None
+
+    @property
+    def ran(self) -> bool:
+        """The tool was called (whatever came of it)."""
+        return self.status in ("executed", "failed", "withheld")
+
+
+@runtime_checkable
+class Observer(Protocol):
+    """A layer that is told the outcome of every action (see :class:`Observation`).
+    ``observe`` must not raise; if it does, the error is logged and the others still run."""
+
+    name: str
+
+    def observe(self, observation: Observation) -> None: ...
+
+
 @runtime_checkable
 class ResultLayer(Protocol):
     """A layer that also looks at what the tool returned, before the agent sees it."""
@@ -206,6 +242,9 @@ class Pipeline:
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.result_layers: tuple[ResultLayer, ...] = tuple(
             layer for layer in self.layers if isinstance(layer, ResultLayer)
+        )
+        self.observers: tuple[Observer, ...] = tuple(
+            layer for layer in self.layers if isinstance(layer, Observer)
         )
 
     def evaluate(self, action: Action) -> Decision:
@@ -261,6 +300,20 @@ class Pipeline:
             if verdict.replaced:
                 result = verdict.result
         return ResultReview(result, False, tuple(reasons))
+
+    def observe(self, observation: Observation) -> None:
+        """Tell every observing layer what became of an action. Never raises: an observer
+        that fails is logged (by exception type only) and the others still run."""
+        for layer in self.observers:
+            try:
+                layer.observe(observation)
+            except Exception as exc:
+                _log.error(
+                    "the %s layer failed to observe an action (%s)", layer.name, type(exc).__name__
+                )
+
+
+_log = logging.getLogger("agentguard.pipeline")
 
 
 def _failure(layer: str, exc: Exception) -> Reason:

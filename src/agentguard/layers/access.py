@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentguard.clock import Clock
+from agentguard.errors import AccessDenied
+from agentguard.layers.registry import LayerSpec, register
 from agentguard.pipeline import Action, Reason, Step, Verdict, deny
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.conditions import ImpreciseNumber, to_cel
@@ -173,3 +175,6 @@ def _condition_error(rule: CompiledRule, problem: str) -> Verdict:
         f"condition {rule.when!r} of role {rule.role!r} could not be evaluated: {problem}; "
         "the action is denied to fail closed",
     )
+
+
+register(LayerSpec(NAME, 400, lambda ctx: AccessLayer(ctx.policy, ctx.clock), AccessDenied))

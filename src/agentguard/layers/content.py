@@ -19,6 +19,8 @@ from typing import Any
 from agentguard.detect import memo
 from agentguard.detect.base import Detector, Finding
 from agentguard.detect.redact import redact
+from agentguard.errors import ContentBlocked
+from agentguard.layers.registry import LayerSpec, register
 from agentguard.pipeline import (
     CONTINUE,
     RESULT_OK,
@@ -251,3 +253,6 @@ def rules_for(policy: LoadedPolicy, tool: str) -> Mapping[str, list[int]]:
         if matches_any(tool, rule.tools):
             out[rule.scan].append(index + 1)
     return out
+
+
+register(LayerSpec(NAME, 700, lambda ctx: ContentLayer(ctx.policy), ContentBlocked))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from agentguard.clock import Clock
+from agentguard.errors import Unauthenticated
 from agentguard.keys import authenticate
+from agentguard.layers.registry import LayerSpec, register
 from agentguard.pipeline import CONTINUE, Action, Reason, Step, Verdict, deny
 from agentguard.policy import LoadedPolicy
 from agentguard.store.base import KeyStore
@@ -62,3 +64,10 @@ class IdentityLayer:
                 f"agent {agent!r} is disabled in the policy (enabled: false)",
             )
         return None
+
+
+register(
+    LayerSpec(
+        NAME, 100, lambda ctx: IdentityLayer(ctx.policy, ctx.store, ctx.clock), Unauthenticated
+    )
+)

@@ -13,6 +13,8 @@ from typing import Any
 
 import fastjsonschema
 
+from agentguard.errors import InvalidInput
+from agentguard.layers.registry import LayerSpec, register
 from agentguard.pipeline import CONTINUE, Action, Reason, Step, Verdict, deny
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.schemas import compile_validator
@@ -142,3 +144,6 @@ def _schema_message(exc: Any, args: Mapping[str, Any], tool: str) -> str:
     ):
         return prefix + f"argument {where} breaks the schema rule {rule}: {definition!r}"
     return prefix + f"argument {where} breaks the schema rule {rule!r}"
+
+
+register(LayerSpec(NAME, 300, lambda ctx: InputLayer(ctx.policy, ctx.functions), InvalidInput))

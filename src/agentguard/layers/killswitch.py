@@ -3,6 +3,8 @@ that a kill set by any process using the store stops the very next action."""
 
 from __future__ import annotations
 
+from agentguard.errors import AgentStopped
+from agentguard.layers.registry import LayerSpec, register
 from agentguard.pipeline import CONTINUE, Action, Verdict, deny
 from agentguard.store.base import KillScope, KillSwitchStore
 
@@ -28,3 +30,6 @@ class KillSwitchLayer:
             f"killswitch.{kill.scope}",
             f"{kill.describe()}; the action is refused until `{resume}`",
         )
+
+
+register(LayerSpec(NAME, 200, lambda ctx: KillSwitchLayer(ctx.store), AgentStopped))

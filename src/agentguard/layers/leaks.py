@@ -25,6 +25,8 @@ from typing import Any
 
 from agentguard.clock import Clock
 from agentguard.detect.base import Detector
+from agentguard.errors import ContentBlocked
+from agentguard.layers.registry import LayerSpec, register
 from agentguard.pipeline import CONTINUE, RESULT_OK, Action, Reason, ResultVerdict, Step, Verdict
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.conditions import Condition, to_cel
@@ -282,3 +284,15 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 __all__ = ["LeakLayer", "Located", "OwnerResolver", "describe_owner", "owner_label"]
+
+
+register(
+    LayerSpec(
+        NAME,
+        800,
+        lambda ctx: LeakLayer(
+            ctx.policy, ctx.store, ctx.clock, ctx.detectors, ctx.options.get("owner_resolver")
+        ),
+        ContentBlocked,
+    )
+)

@@ -28,6 +28,8 @@ from typing import Any
 
 from agentguard.detect.base import Detector
 from agentguard.detect.redact import redact_value
+from agentguard.errors import ContentBlocked
+from agentguard.layers.registry import LayerSpec, register
 from agentguard.pipeline import CONTINUE, Action, Reason, Step, Verdict
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.content import QualityFunction, matches_any
@@ -136,3 +138,10 @@ def _run(function: QualityFunction, fields: dict[str, str], action: Action) -> A
     if inspect.iscoroutinefunction(function):
         return asyncio.run(function(fields, action))
     return function(fields, action)
+
+
+register(
+    LayerSpec(
+        NAME, 900, lambda ctx: QualityLayer(ctx.policy, ctx.quality, ctx.detectors), ContentBlocked
+    )
+)
