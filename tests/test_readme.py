@@ -59,6 +59,8 @@ README_TEXT = README.read_text(encoding="utf-8")
 PROSE = " ".join(README_TEXT.split())
 AGENTGUARD = Path(sys.executable).parent / "agentguard"
 LANGUAGES = ("sh", "yaml", "python", "toml", "json")
+#: blocks quoted from elsewhere (the mission's own notation, shown beside ours): not run
+QUOTED = ("text",)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,9 @@ def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess
 def test_every_block_is_in_a_language_this_suite_runs() -> None:
     assert BLOCKS, "no fenced blocks found in README.md"
     strays = [
-        f"README.md:{b.line}: {b.lang or '(none)'}" for b in BLOCKS if b.lang not in LANGUAGES
+        f"README.md:{b.line}: {b.lang or '(none)'}"
+        for b in BLOCKS
+        if b.lang not in LANGUAGES and b.lang not in QUOTED
     ]
     assert strays == []
 
@@ -168,6 +172,20 @@ def test_shell_block_runs_with_exit_0(block: Block, tmp_path: Path) -> None:
 #: the tools (with the arguments their conditions read) that make a fragment a policy, by
 #: the fragment's first section
 FRAGMENT_TOOLS = {
+    "limits": """\
+tools:
+  send_email: {input: {to: {type: string}, body: {type: string}}}
+  call_api: {input: {q: {type: string}}, cost: 0.01}
+  publish_post: {input: {text: {type: string}}}
+  process_refund: {input: {order_id: {type: string}, amount: {type: number}}}
+roles:
+  everything: {allow: [send_email, call_api, publish_post, process_refund]}
+agents:
+  email_agent: {roles: [everything]}
+  api_calling_agent: {roles: [everything]}
+  content_agent: {roles: [everything]}
+  financial_agent: {roles: [everything]}
+""",
     "roles": """\
 tools:
   read_transaction_history: {input: {customer_id: {type: string}}}

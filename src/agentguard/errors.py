@@ -8,6 +8,7 @@ never contain argument values: they name rules, tools and agents only.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -97,6 +98,18 @@ class ContentBlocked(Denied):
 class HeldForReview(Denied):
     """The action waits for a person (``flag_for_review``); it has not run and will not run
     unless a reviewer releases it."""
+
+
+class RateLimited(Denied):
+    """A rate limit, budget or retry limit of the policy's ``limits:`` refused the action.
+    ``retry_after`` says when the same action may be admitted (None: not by waiting)."""
+
+    @property
+    def retry_after(self) -> timedelta | None:
+        reason = self.decision.deciding_reason
+        if reason is None or reason.retry_after is None:
+            return None
+        return timedelta(seconds=reason.retry_after)
 
 
 class ResultWithheld(Denied):

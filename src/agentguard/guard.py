@@ -269,6 +269,7 @@ class Guard:
             session=session,
             subject=subject,
             credential=api_key,
+            dry_run=True,
         )
         return self._evaluate(action)
 
@@ -666,5 +667,6 @@ class AgentHandle:
         return await self._guard.aexecute(action)
 
     def check(self, tool: str, /, **args: Any) -> Decision:
-        """The decision for a call, without running or auditing it."""
-        return self._guard.pipeline.evaluate(self._action(tool, args, None, None, None))
+        """The decision for a call, without running, counting or auditing it."""
+        action = self._action(tool, args, None, None, None).with_changes(dry_run=True)
+        return self._guard._evaluate(action)

@@ -62,9 +62,14 @@ class Reason:
     layer: str
     code: str
     message: str
+    #: seconds until the same action may be admitted again (rate limits, open breakers)
+    retry_after: float | None = None
 
-    def as_dict(self) -> dict[str, str]:
-        return {"layer": self.layer, "code": self.code, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"layer": self.layer, "code": self.code, "message": self.message}
+        if self.retry_after is not None:
+            out["retry_after"] = self.retry_after
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,8 @@ class Action:
     credential: str | None = field(default=None, repr=False, compare=False)
     key_id: str | None = None
     key_tools: frozenset[str] | None = None
+    #: evaluated only (``guard.check``): layers must not reserve or count anything
+    dry_run: bool = field(default=False, compare=False)
 
     def with_changes(self, **changes: Any) -> Action:
         """A copy of this action with some fields replaced."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -81,15 +80,6 @@ def test_kill_switch_scopes(store: Store) -> None:
     assert len(store.list_kills()) == 3
     assert store.clear_kill(KillScope.ALL, "*") and not store.clear_kill(KillScope.ALL, "*")
     assert store.find_kill("a", "x").scope is KillScope.AGENT  # type: ignore[union-attr]
-
-
-def test_counters_sum_a_sliding_window(store: Store) -> None:
-    hour = timedelta(hours=1)
-    assert store.add("k", Decimal("0.5"), T0, hour) == Decimal("0.5")
-    assert store.add("k", Decimal("1.25"), T0 + timedelta(minutes=30), hour) == Decimal("1.75")
-    assert store.add("k", Decimal(1), T0 + timedelta(minutes=61), hour) == Decimal("2.25")
-    assert store.total("k", T0 + timedelta(hours=3), hour) == 0
-    assert store.total("other", T0, hour) == 0
 
 
 def test_approvals_move_from_pending_once(store: Store) -> None:

@@ -29,6 +29,7 @@ from agentguard.policy.conditions import (
 )
 from agentguard.policy.content import Plugin, QualityFunction, load_content
 from agentguard.policy.document import load_document, read_policy_text
+from agentguard.policy.limits import ALL_AGENTS, LimitRule
 from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule, ToolSpec
 from agentguard.policy.schemas import (
     RemoteReference,
@@ -276,6 +277,21 @@ def _compile(
             if tool_denies or tool_allows:
                 plans[(agent_name, tool_name)] = AccessPlan(tool_denies, tool_allows)
 
+    for scope, limit_rules in (model.limits or {}).items():
+        if scope != ALL_AGENTS and scope not in model.agents:
+            report(
+                ["limits", scope],
+                f"limits are given for agent {scope!r}, which is not defined under 'agents:' "
+                "(use '*' for all agents together)" + _suggest(scope, model.agents),
+            )
+        for index, limit in enumerate(limit_rules):
+            if limit.tool is not None and not _expand(limit.tool, tool_names):
+                report(
+                    ["limits", scope, index, "tool"],
+                    f"a limit names tool {limit.tool!r}, which is not defined under 'tools:'"
+                    + _suggest(limit.tool, tool_names),
+                )
+
     if problems:
         raise PolicyError(problems)
     return LoadedPolicy(
@@ -442,9 +458,13 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "tone": models.ToneSettings,
             "quality_checks": models.QualityCheck,
             "leaks": models.LeakGuard,
+            "limits": LimitRule,
+            "audit_checkpoints": models.AuditCheckpoints,
         }.get(str(part))
         if target is None:
             return []
+        if part == "limits":
+            del path[:2]  # the agent's name and the rule's index
         if (
             part in ("tools", "roles", "agents", "allow", "deny", "rules", "quality_checks")
             and path

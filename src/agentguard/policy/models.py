@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agentguard.policy.limits import LimitRule
 from agentguard.policy.units import Duration, Money
 
 
@@ -147,7 +148,7 @@ class Settings(_Strict):
 
 #: Sections that a later release enforces. Until then a policy using one is refused, so a
 #: limit is never silently ignored.
-DEFERRED_SECTIONS = ("limits", "approvals", "breakers", "alerts")
+DEFERRED_SECTIONS = ("approvals", "breakers", "alerts")
 
 #: Where a detector rule looks: the agent's arguments, the tool's results flowing back to
 #: the agent, or the tool's outbound fields (the agent's output to the world).
@@ -326,7 +327,11 @@ class Policy(_Strict):
     tools: dict[str, ToolSpec] = Field(default_factory=dict)
     roles: dict[str, RoleSpec] = Field(default_factory=dict)
     agents: dict[str, AgentSpec] = Field(default_factory=dict)
-    limits: Any = Field(default=None, description="Not enforced by this release: refused.")
+    limits: dict[str, list[LimitRule]] | None = Field(
+        default=None,
+        description="Rate limits, budgets, retry limits and approval-after-N per agent name "
+        "(or '*' for all agents together).",
+    )
     approvals: Any = Field(default=None, description="Not enforced by this release: refused.")
     breakers: Any = Field(default=None, description="Not enforced by this release: refused.")
     alerts: Any = Field(default=None, description="Not enforced by this release: refused.")

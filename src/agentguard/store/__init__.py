@@ -16,11 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from agentguard.errors import StoreUnavailable
 from agentguard.store.base import (
+    Admission,
     Approval,
     ApprovalState,
     ApprovalStore,
     AuditQuery,
     AuditStore,
+    BreakerStore,
     CounterStore,
     KeyRecord,
     KeyStore,
@@ -28,6 +30,7 @@ from agentguard.store.base import (
     KillScope,
     KillSwitchStore,
     Store,
+    WindowRequest,
 )
 from agentguard.store.memory import MemoryStore
 from agentguard.store.sqlite import SQLiteStore
@@ -62,11 +65,13 @@ def open_store(url: str = DEFAULT_URL) -> Store:
 
 __all__ = [
     "DEFAULT_URL",
+    "Admission",
     "Approval",
     "ApprovalState",
     "ApprovalStore",
     "AuditQuery",
     "AuditStore",
+    "BreakerStore",
     "CounterStore",
     "KeyRecord",
     "KeyStore",
@@ -76,5 +81,6 @@ __all__ = [
     "MemoryStore",
     "SQLiteStore",
     "Store",
+    "WindowRequest",
     "open_store",
 ]

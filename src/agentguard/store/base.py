@@ -8,13 +8,19 @@ does what it says or raises :class:`agentguard.errors.StoreUnavailable`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
-from typing import Any, Protocol
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any, NamedTuple, Protocol
 
 from agentguard.audit import AuditEntry, AuditRecord, Verification
+from agentguard.breaker import (
+    BreakerDecision,
+    BreakerSettings,
+    BreakerSnapshot,
+    BreakerTransition,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +131,274 @@ class KillSwitchStore(Protocol):
     def list_kills(self) -> list[Kill]: ...
 
 
-class CounterStore(Protocol):
-    """Sliding-window sums (actions, dollars) for rate limits and budgets."""
+# ------------------------------------------------------------------ counters
 
-    def add(self, key: str, amount: Decimal, at: datetime, window: timedelta) -> Decimal:
-        """Record ``amount`` at ``at``; return the sum over ``(at - window, at]`` including it."""
+#: Amounts are kept as integer millionths (a micro-dollar): exact, summed by the database,
+#: and within a double's exact range for a future Lua script. An amount finer than that is
+#: rounded up and a limit down, so rounding never lets more through.
+UNITS_PER_ONE = 1_000_000
+#: The largest amount or limit accepted (a billion calls or dollars in one window).
+MAX_AMOUNT = Decimal(1_000_000_000)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_SCALE = Decimal(UNITS_PER_ONE)
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRequest:
+    """Ask to put ``amount`` into the sliding window ``window`` of ``key``, which may hold at
+    most ``limit`` (inclusive). ``amount`` is 1 for a count, estimated dollars for a budget.
+
+    Example: 50 sends an hour and 500 a day, and $10 an hour::
+
+        WindowRequest("count:email_agent:send_email", Decimal(1), Decimal(50), timedelta(hours=1))
+        WindowRequest("count:email_agent:send_email", Decimal(1), Decimal(500), timedelta(days=1))
+        WindowRequest("cost:email_agent", Decimal("0.002"), Decimal(10), timedelta(hours=1))
+
+    ``ValueError`` here, when it is made, unless amount and limit are finite Decimals (or
+    ints) between 0 and :data:`MAX_AMOUNT` and the window is positive. A request whose
+    amount and limit do not change (a count) can be made once and reused: the integers a
+    backend works with (``units``, ``limit_units``, ``span``) are computed here.
+    """
+
+    key: str
+    amount: Decimal
+    limit: Decimal
+    window: timedelta
+    units: int = field(init=False, repr=False, compare=False)  # amount in millionths, rounded up
+    limit_units: int = field(init=False, repr=False, compare=False)  # limit, rounded down
+    span: int = field(init=False, repr=False, compare=False)  # window in microseconds
+
+    def __post_init__(self) -> None:
+        span = self.window // _MICRO
+        if span <= 0:
+            raise ValueError(f"the window of {self.key!r} must be positive")
+        object.__setattr__(self, "units", to_units(self.amount))
+        object.__setattr__(self, "limit_units", to_units(self.limit, up=False))
+        object.__setattr__(self, "span", span)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The answer to :meth:`CounterStore.admit`.
+
+    ``reservation`` names the admitted events, for :meth:`CounterStore.settle` or
+    :meth:`CounterStore.release`. When refused, ``refused`` is the first request that would
+    overflow its window and ``retry_after`` how long until enough of that window's oldest
+    events expire for its amount to fit (None: never, its amount exceeds its limit).
+    ``totals`` has one entry per request: its window's total after admission, or as it
+    stands when refused.
+    """
+
+    admitted: bool
+    reservation: str | None
+    refused: WindowRequest | None
+    retry_after: timedelta | None
+    totals: tuple[Decimal, ...]
+
+
+class CounterStore(Protocol):
+    """Exact sliding windows of counts and dollars, for rate limits and budgets.
+
+    A window is a log of events with timestamps: an event at ``t`` counts in the window of
+    length ``w`` ending at ``at`` when ``at - w < t <= at``. Sliding, not fixed, so there is
+    no double burst across a window's edge. Admission checks every window of an action and
+    reserves in all of them or in none, atomically across threads and processes; after the
+    call, :meth:`settle` books its real cost or :meth:`release` takes it back.
+
+    Example::
+
+        admission = store.admit(requests, clock.now())
+        if not admission.admitted:
+            raise RateLimited(..., retry_after=admission.retry_after)
+        try:
+            cost = call()
+        except Exception:
+            store.release(admission.reservation)
+            raise
+        store.settle(admission.reservation, {"cost:email_agent": cost}, clock.now())
+    """
+
+    def admit(self, requests: Sequence[WindowRequest], at: datetime) -> Admission:
+        """Reserve every request's amount in its window at ``at``, or none of them.
+
+        Requests with the same key share one event (one send counted against 50 an hour
+        and 500 a day), so their amounts must agree (``ValueError`` otherwise, before
+        anything is recorded). No requests: admitted, reservation None. Events older than
+        the longest window ever asked for their key are pruned here, a bounded number per
+        call. ``at`` should not run backwards by more than clocks disagree: an event older
+        than its key's longest window, as seen from the latest admission, may be gone.
+        """
         ...
 
-    def total(self, key: str, at: datetime, window: timedelta) -> Decimal: ...
+    def settle(self, reservation: str, actual: Mapping[str, Decimal], at: datetime) -> None:
+        """The call of ``reservation`` finished at ``at``: replace the reserved amount of each
+        key in ``actual`` by its real amount (booked in full even past the limit: the next
+        admission is refused). Other keys keep their reserved amount; events keep their
+        admission time. A reservation settled or released before, or unknown: nothing
+        happens. ``ValueError`` (and nothing settled) for an amount that is not a finite
+        Decimal between 0 and :data:`MAX_AMOUNT`."""
+        ...
+
+    def release(self, reservation: str) -> None:
+        """The call of ``reservation`` never happened: remove its events. A reservation
+        settled or released before, or unknown: nothing happens."""
+        ...
+
+    def total(self, key: str, at: datetime, window: timedelta) -> Decimal:
+        """The sum of ``key``'s events in the window of length ``window`` ending at ``at``
+        (events older than the longest window ever admitted for the key may be gone)."""
+        ...
+
+
+class BreakerStore(Protocol):
+    """Circuit breakers' state, shared by every process using the store. Each method loads a
+    breaker, applies :mod:`agentguard.breaker`'s state machine and writes it back in one
+    atomic step."""
+
+    def breaker_admit(self, key: str, settings: BreakerSettings, at: datetime) -> BreakerDecision:
+        """May a call go through ``key``'s breaker at ``at``? An open breaker past its
+        cooldown turns half-open here, and a half-open one hands out its trial slots."""
+        ...
+
+    def breaker_record(
+        self, key: str, ok: bool | None, settings: BreakerSettings, at: datetime
+    ) -> BreakerTransition:
+        """Count a call's outcome (``None``: it never ran; only frees a trial slot) and
+        return the state before and after, so the caller can alert when it opened."""
+        ...
+
+    def breaker_state(self, key: str, at: datetime) -> BreakerSnapshot:
+        """``key``'s breaker as it stands at ``at`` (closed when nothing is stored)."""
+        ...
+
+    def list_breakers(self, at: datetime) -> list[BreakerSnapshot]:
+        """Every breaker with stored state (closed ones that counted failures too), by key."""
+        ...
+
+    def reset_breaker(self, key: str) -> bool:
+        """An operator closes ``key``'s breaker and forgets what it counted; True if it was
+        open or half-open."""
+        ...
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch: exact, unlike ``datetime.timestamp()``."""
+    return (moment - _EPOCH) // _MICRO
+
+
+def to_units(amount: Decimal | int, *, up: bool = True) -> int:
+    """``amount`` in millionths, rounded up (an amount) or down (a limit, ``up=False``).
+    ``ValueError`` unless it is a finite Decimal (or int) between 0 and :data:`MAX_AMOUNT`."""
+    if type(amount) is int:
+        amount = Decimal(amount)
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise ValueError("amounts and limits must be finite Decimals")
+    if not _ZERO <= amount <= MAX_AMOUNT:
+        raise ValueError(f"amounts and limits must be between 0 and {MAX_AMOUNT}")
+    scaled = amount * _SCALE
+    return int(scaled.to_integral_value(ROUND_CEILING if up else ROUND_FLOOR))
+
+
+_DECIMALS: dict[int, Decimal] = {}  # totals seen lately, as Decimals (counts repeat)
+
+
+def from_units(units: int) -> Decimal:
+    """The Decimal an integer number of millionths stands for (``1.5``, not ``1.500000``)."""
+    value = _DECIMALS.get(units)
+    if value is None:
+        whole, rest = divmod(units, UNITS_PER_ONE)
+        value = Decimal(whole) if not rest else (Decimal(units) / _SCALE).normalize()
+        if len(_DECIMALS) >= 4096:
+            _DECIMALS.clear()
+        _DECIMALS[units] = value
+    return value
+
+
+class AdmissionPlan(NamedTuple):
+    """Requests grouped by key for a backend's ``admit``: ``keys`` are the distinct keys in
+    order of first appearance, ``units`` the one event amount of each and ``horizons`` its
+    longest window (µs); ``slots[i]`` is the index in ``keys`` of ``requests[i]``'s key;
+    ``at`` is the moment in microseconds. (A named tuple: made on every admission.)"""
+
+    at: int
+    requests: Sequence[WindowRequest]
+    slots: list[int]
+    keys: list[str]
+    units: list[int]
+    horizons: list[int]
+
+
+def plan_admission(requests: Sequence[WindowRequest], at: datetime) -> AdmissionPlan:
+    """Group ``requests`` by key; ``ValueError`` (before any backend work) when two requests
+    for one key ask different amounts: one event cannot be both."""
+    index: dict[str, int] = {}
+    slots: list[int] = []
+    keys: list[str] = []
+    units: list[int] = []
+    horizons: list[int] = []
+    for request in requests:
+        slot = index.get(request.key)
+        if slot is None:
+            index[request.key] = len(keys)
+            slots.append(len(keys))
+            keys.append(request.key)
+            units.append(request.units)
+            horizons.append(request.span)
+            continue
+        first = requests[slots.index(slot)]
+        if request.amount != first.amount:
+            raise ValueError(
+                f"requests for {request.key!r} ask different amounts: one event cannot be both"
+            )
+        if request.span > horizons[slot]:
+            horizons[slot] = request.span
+        slots.append(slot)
+    return AdmissionPlan((at - _EPOCH) // _MICRO, requests, slots, keys, units, horizons)
+
+
+def first_overflow(plan: AdmissionPlan, totals: Sequence[int]) -> int | None:
+    """The index of the first request whose window (with ``totals[i]`` already in it) has
+    no room for its amount, or None when every one fits."""
+    for index, request in enumerate(plan.requests):
+        if totals[index] + request.units > request.limit_units:
+            return index
+    return None
+
+
+def excess(request: WindowRequest, total: int) -> int | None:
+    """How many units must leave ``request``'s window, now holding ``total``, before its
+    amount fits; None when it never will (its amount is above its limit). The backend finds
+    the oldest events adding up to that: when the last of them leaves (an event at ``t``
+    leaves at ``t + window``), there is room."""
+    if request.units > request.limit_units:
+        return None
+    return total + request.units - request.limit_units
+
+
+def admitted(plan: AdmissionPlan, totals: list[int], reservation: str | None) -> Admission:
+    """Every request fits: ``totals`` (as they stood) become the totals with the event."""
+    known, requests = _DECIMALS, plan.requests
+    after = []
+    for index, total in enumerate(totals):
+        units = total + requests[index].units
+        value = known.get(units)
+        after.append(from_units(units) if value is None else value)
+    return Admission(True, reservation, None, None, tuple(after))
+
+
+def refused(plan: AdmissionPlan, index: int, totals: Sequence[int], last: int | None) -> Admission:
+    """Request ``index`` does not fit; room comes when the event at ``last`` (µs) leaves its
+    window (None: never)."""
+    request = plan.requests[index]
+    wait = None if last is None else max(last + request.span - plan.at, 0) * _MICRO
+    return Admission(False, None, request, wait, tuple(from_units(t) for t in totals))
+
+
+#: the answer to an empty request list
+NOTHING_ASKED = Admission(True, None, None, None, ())
 
 
 class ApprovalState(enum.StrEnum):
@@ -199,6 +465,7 @@ class Store(
     KeyStore,
     KillSwitchStore,
     CounterStore,
+    BreakerStore,
     ApprovalStore,
     ProvenanceStore,
     Protocol,
