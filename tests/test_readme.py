@@ -172,6 +172,7 @@ def test_shell_block_runs_with_exit_0(block: Block, tmp_path: Path) -> None:
 #: the tools (with the arguments their conditions read) that make a fragment a policy, by
 #: the fragment's first section
 FRAGMENT_TOOLS = {
+    "breakers": "tools:\n  call_api: {input: {q: {type: string}}}\n",
     "limits": """\
 tools:
   send_email: {input: {to: {type: string}, body: {type: string}}}

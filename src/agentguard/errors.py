@@ -112,6 +112,18 @@ class RateLimited(Denied):
         return timedelta(seconds=reason.retry_after)
 
 
+class CircuitOpen(Denied):
+    """A circuit breaker is open: the agent or tool kept failing and is rested until its
+    cooldown ends (``retry_after``), or a loop was detected and the agent stopped."""
+
+    @property
+    def retry_after(self) -> timedelta | None:
+        reason = self.decision.deciding_reason
+        if reason is None or reason.retry_after is None:
+            return None
+        return timedelta(seconds=reason.retry_after)
+
+
 class ResultWithheld(Denied):
     """The tool ran, but its result was kept from the agent (a detector rule blocked it)."""
 

@@ -425,12 +425,15 @@ class Guard:
         return review.result
 
     def _stop(self, action: Action, reasons: Sequence[Reason]) -> None:
-        """Set the agent's kill switch because a detector rule said ``stop_agent``."""
-        codes = ", ".join(sorted({r.code for r in reasons if r.code.endswith("stop_agent")}))
+        """Set the agent's kill switch because a layer asked for it (a detector rule's
+        ``stop_agent``, a detected loop)."""
+        stopping = [r for r in reasons if r.code.endswith(("stop_agent", "loop_detected"))]
+        codes = ", ".join(sorted({r.code for r in stopping}))
+        layers = ", ".join(sorted({r.layer for r in stopping})) or "a layer"
         tool = self._records.name(action.tool, kind="tool")
         self.kill(
             agent=action.agent,
-            reason=f"stopped by a detector rule ({codes}) on tool {tool!r}",
+            reason=f"stopped by the {layers} layer ({codes}) on tool {tool!r}",
             by="agentguard",
         )
 

@@ -37,6 +37,7 @@ from agentguard.pipeline import CONTINUE, Action, Observation, Reason, Step, Ver
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.content import matches_any
 from agentguard.policy.limits import ALL_AGENTS, LimitRule
+from agentguard.policy.units import format_duration
 from agentguard.recordable import recordable
 from agentguard.store.base import MAX_AMOUNT, CounterStore, WindowRequest
 
@@ -190,7 +191,7 @@ def _refusal(need: _Need, tool: str, retry_after: float | None) -> Verdict:
     rule = need.rule
     who = "all agents together" if need.scope == ALL_AGENTS else f"agent {need.scope!r}"
     what = f"tool {rule.tool!r}" if rule.tool else "every tool"
-    window = _spell(rule.window.total_seconds())
+    window = format_duration(rule.window)
     if need.hold:
         reason = Reason(
             NAME,
@@ -216,13 +217,6 @@ def _refusal(need: _Need, tool: str, retry_after: float | None) -> Verdict:
             f"{who} may use {what} at most {rule.max} times per {window}",
         )
     return Verdict(Step.DENY, (Reason(NAME, code, message, retry_after),))
-
-
-def _spell(seconds: float) -> str:
-    for size, unit in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
 
 
 def _build(ctx: LayerContext) -> LimitsLayer | None:

@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from agentguard.detect.base import Detector
 from agentguard.errors import PolicyError
+from agentguard.policy.breakers import BreakersSection, LoopBreaker
 from agentguard.policy.conditions import (
     VARIABLES,
     Condition,
@@ -459,6 +460,8 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "quality_checks": models.QualityCheck,
             "leaks": models.LeakGuard,
             "limits": LimitRule,
+            "breakers": BreakersSection,
+            "loops": LoopBreaker,
             "audit_checkpoints": models.AuditCheckpoints,
         }.get(str(part))
         if target is None:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agentguard.policy.breakers import BreakersSection
 from agentguard.policy.limits import LimitRule
 from agentguard.policy.units import Duration, Money
 
@@ -148,7 +149,7 @@ class Settings(_Strict):
 
 #: Sections that a later release enforces. Until then a policy using one is refused, so a
 #: limit is never silently ignored.
-DEFERRED_SECTIONS = ("approvals", "breakers", "alerts")
+DEFERRED_SECTIONS = ("approvals", "alerts")
 
 #: Where a detector rule looks: the agent's arguments, the tool's results flowing back to
 #: the agent, or the tool's outbound fields (the agent's output to the world).
@@ -333,7 +334,9 @@ class Policy(_Strict):
         "(or '*' for all agents together).",
     )
     approvals: Any = Field(default=None, description="Not enforced by this release: refused.")
-    breakers: Any = Field(default=None, description="Not enforced by this release: refused.")
+    breakers: BreakersSection | None = Field(
+        default=None, description="Circuit breakers on errors, and loop detection."
+    )
     alerts: Any = Field(default=None, description="Not enforced by this release: refused.")
     detectors: DetectorsSection = Field(default_factory=DetectorsSection)
     audit_checkpoints: AuditCheckpoints | None = None
