@@ -1,0 +1,58 @@
+"""The two runaway incidents end to end (examples/draft_flood, examples/research_loop): at
+most the configured number of drafts publish and the rest are held; the looping research
+agent is stopped early, inside its budget, and stays stopped until a person resumes it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def drafts(load_example: Callable[[str], ModuleType]) -> ModuleType:
+    return load_example("draft_flood")
+
+
+@pytest.fixture(scope="module")
+def research(load_example: Callable[[str], ModuleType]) -> ModuleType:
+    return load_example("research_loop")
+
+
+def records(db: Path) -> list[dict[str, object]]:
+    rows = sqlite3.connect(db).execute("SELECT body FROM audit ORDER BY seq").fetchall()
+    return [json.loads(body) for (body,) in rows]
+
+
+def test_fifty_drafts_publish_five_and_the_rest_are_held(
+    drafts: ModuleType, tmp_path: Path
+) -> None:
+    db = tmp_path / "agentguard.db"
+    outcome = drafts.run(f"sqlite:///{db}", say=lambda _: None)
+    assert outcome.published == drafts.DRAFTS[:5]
+    assert [text for text, _ in outcome.held] == drafts.DRAFTS[5:]
+    assert {code for _, code in outcome.held} == {"limits.approval_required"}
+    assert outcome.saved == []  # nothing else ran
+    statuses = [r["status"] for r in records(db) if r["action"] == "publish_post"]
+    assert statuses == ["executed"] * 5 + ["held"] * 45
+
+
+def test_the_looping_research_agent_is_stopped_within_budget_and_stays_stopped(
+    research: ModuleType, tmp_path: Path
+) -> None:
+    db = tmp_path / "agentguard.db"
+    outcome = research.run(f"sqlite:///{db}", say=lambda _: None)
+    assert outcome.stopped_by == "breakers.loop_detected"
+    # the same query the 10th time within a minute, three queries in turn: the 28th call
+    assert outcome.executed == 27
+    assert outcome.spent <= Decimal("10.00")
+    assert outcome.stays_stopped
+    logged = records(db)
+    kills = [r for r in logged if r["kind"] == "control" and r["decision"] == "kill"]
+    assert len(kills) == 1
+    assert sum(1 for r in logged if r.get("status") == "executed") == 27
