@@ -156,6 +156,8 @@ def test_per_subject_counts_each_customer_apart_and_needs_a_subject(world: Any) 
         agent.call("process_refund", amount=10)
         with pytest.raises(RateLimited):
             agent.call("process_refund", amount=10)
+    with pytest.raises(RateLimited):  # another spelling of the same customer
+        guard.agent("financial_agent", subject=" CUST_1 ").call("process_refund", amount=10)
     with pytest.raises(RateLimited) as caught:
         guard.agent("financial_agent").call("process_refund", amount=10)
     assert caught.value.code == "limits.no_subject"

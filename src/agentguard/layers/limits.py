@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,6 +43,8 @@ from agentguard.recordable import recordable
 from agentguard.store.base import MAX_AMOUNT, CounterStore, WindowRequest
 
 NAME = "limits"
+#: admitted actions awaiting their outcome, at most (see admit)
+_MAX_OPEN = 100_000
 #: a limit no count reaches: used to record failures without refusing anything
 _UNBOUNDED = MAX_AMOUNT
 
@@ -90,6 +93,10 @@ class LimitsLayer:
         if admission.admitted:
             if admission.reservation is not None:
                 with self._lock:
+                    if len(self._reserved) >= _MAX_OPEN:
+                        # never observed (pipeline.evaluate called without the guard): the
+                        # oldest stay booked in the store, which errs on the side of refusing
+                        del self._reserved[next(iter(self._reserved))]
                     self._reserved[action.id] = admission.reservation
             return CONTINUE
         refused = next(n for n in needs if n.request == admission.refused)
@@ -121,7 +128,7 @@ class LimitsLayer:
                             f"a limit of tool {action.tool!r} counts per subject, and this "
                             "action names none; pass subject= (the customer or resource)",
                         )
-                    base += "|" + self._hash(action.subject)
+                    base += "|" + self._hash(_subject(action.subject))
                 needs.extend(self._rule_needs(rule, scope, base, action))
         return needs, None
 
@@ -185,6 +192,11 @@ class LimitsLayer:
     def _retry_key(self, base: str, action: Action) -> str:
         call = canonical_json({"tool": action.tool, "args": recordable(action.args)})
         return f"fail|{base}|{self._hash(call)}"
+
+
+def _subject(subject: str) -> str:
+    """One spelling per subject, so ``cust_1``, ``CUST_1`` and `` cust_1 `` count together."""
+    return unicodedata.normalize("NFKC", subject).strip().casefold()
 
 
 def _refusal(need: _Need, tool: str, retry_after: float | None) -> Verdict:
