@@ -133,6 +133,9 @@ def denied_error(decision: Decision) -> Denied:
     deciding layer registered (see :mod:`agentguard.layers.registry`)."""
     if decision.held:
         return HeldForReview(decision)
+    from agentguard.layers.registry import load_builtin_layers
+
+    load_builtin_layers()  # the built-in layers register their classes when imported
     reason = decision.deciding_reason
     layer = reason.layer if reason is not None else ""
     cls = _BY_LAYER.get(layer, Denied)
