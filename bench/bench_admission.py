@@ -17,9 +17,9 @@ reads ``time.time()``). Figures are per admission, in microseconds, garbage coll
 from __future__ import annotations
 
 import argparse
-import gc
 import platform
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,30 +36,12 @@ from agentguard.clock import SystemClock
 from agentguard.store import MemoryStore, SQLiteStore
 from agentguard.store.base import CounterStore, WindowRequest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import percentiles, timed
+
 WINDOWS = (timedelta(minutes=1), timedelta(hours=1), timedelta(days=1))
 ROOMY = 10_000_000  # every admission fits: the timed path is the admitting one
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-def timed(fn: Callable[[], object], n: int, warmup: int = 1000) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    gc.disable()
-    try:
-        out = []
-        clock = time.perf_counter_ns
-        for _ in range(n):
-            start = clock()
-            fn()
-            out.append((clock() - start) / 1000)
-        return out
-    finally:
-        gc.enable()
 
 
 def requests(limit: int, *, budget: bool) -> list[WindowRequest]:

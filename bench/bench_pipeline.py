@@ -11,20 +11,18 @@ synchronous=NORMAL) before the call returns. Figures are per call, in microsecon
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
 import platform
 import sqlite3
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _timing import percentiles, timed
 from agentguard import Guard
 from agentguard.policy import parse_policy
 
@@ -42,28 +40,6 @@ roles:
 agents:
   bench_agent: {roles: [worker]}
 """
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-def timed(fn: Callable[[], object], n: int, warmup: int = 1000) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    gc.collect()
-    gc.disable()
-    try:
-        out = []
-        clock = time.perf_counter_ns
-        for _ in range(n):
-            start = clock()
-            fn()
-            out.append((clock() - start) / 1000)
-        return out
-    finally:
-        gc.enable()
 
 
 def bare_sqlite_floor(folder: Path, n: int) -> list[float]:

@@ -74,6 +74,15 @@ class Denied(AgentGuardError):
         super().__init__(message, code=code)
         self.decision = decision
 
+    @property
+    def retry_after(self) -> timedelta | None:
+        """When the same action may be admitted again, if waiting helps (a rate limit, an
+        open breaker); None otherwise."""
+        reason = self.decision.deciding_reason
+        if reason is None or reason.retry_after is None:
+            return None
+        return timedelta(seconds=reason.retry_after)
+
 
 class Unauthenticated(Denied):
     """The API key is unknown, malformed, expired or revoked."""
@@ -104,24 +113,10 @@ class RateLimited(Denied):
     """A rate limit, budget or retry limit of the policy's ``limits:`` refused the action.
     ``retry_after`` says when the same action may be admitted (None: not by waiting)."""
 
-    @property
-    def retry_after(self) -> timedelta | None:
-        reason = self.decision.deciding_reason
-        if reason is None or reason.retry_after is None:
-            return None
-        return timedelta(seconds=reason.retry_after)
-
 
 class CircuitOpen(Denied):
     """A circuit breaker is open: the agent or tool kept failing and is rested until its
     cooldown ends (``retry_after``), or a loop was detected and the agent stopped."""
-
-    @property
-    def retry_after(self) -> timedelta | None:
-        reason = self.decision.deciding_reason
-        if reason is None or reason.retry_after is None:
-            return None
-        return timedelta(seconds=reason.retry_after)
 
 
 class ResultWithheld(Denied):
