@@ -491,7 +491,10 @@ def test_keys_create_with_an_empty_expires_is_refused(
 @pytest.mark.parametrize(
     ("command", "message"),
     [
-        (["keys", "create", "--agent", "email_agent", "--expires", "9999999w"], "too long a duration"),
+        (
+            ["keys", "create", "--agent", "email_agent", "--expires", "9999999w"],
+            "too long a duration",
+        ),
         (["keys", "create", "--agent", "email_agent", "--expires", "99999999999d"], "9999"),
         (["audit", "search", "--since", "99999999999d"], "--since"),
         (["audit", "search", "--since", "9999999w"], "--since"),

