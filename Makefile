@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-detectors bench-content clean
+.PHONY: demo test lint bench bench-detectors bench-content bench-linear clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ bench-detectors: $(STAMP)
 
 bench-content: $(STAMP)
 	$(BIN)/python bench/bench_content.py
+
+bench-linear: $(STAMP)
+	$(BIN)/python bench/bench_linear.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -211,3 +211,55 @@ def test_a_detector_that_raises_denies_the_action(tmp_path: Path, monkeypatch: A
         guard.agent("bot").call("post_update", text="a harmless secret-free text")
     assert caught.value.code == "pipeline.internal_error"
     assert "harmless" not in str(caught.value)
+
+
+HASH_POLICY = """
+version: 1
+tools:
+  post_update:
+    input: {text: {type: string}}
+    outbound: [text]
+roles:
+  worker: {allow: [post_update]}
+agents:
+  bot: {roles: [worker]}
+detectors:
+  rules:
+    - {scan: outbound, detectors: [pii], types: [US_SSN], action: redact, style: hash}
+"""
+
+
+def test_hash_redaction_is_keyed_by_the_store_not_a_plain_hash(tmp_path: Path) -> None:
+    """An unkeyed ``sha256(ssn)[:12]`` tag gives the SSN back to anyone who hashes the
+    billion candidates; the tag is an HMAC under the store's key, the same in every guard
+    on that store (so tags still correlate) and different on another store."""
+    import hashlib
+    import hmac
+    import re
+
+    ssn = "536-22-8841"
+    sent: list[str] = []
+
+    def tag_from(url: str) -> str:
+        guard = Guard(parse_policy(HASH_POLICY, source="policy.yaml"), url)
+        try:
+
+            @guard.tool()
+            def post_update(text: str) -> str:
+                sent.append(text)
+                return "posted"
+
+            guard.agent("bot").call("post_update", text=f"ssn {ssn} filed")
+            key = guard.store.fingerprint_key()
+        finally:
+            guard.close()
+        assert ssn not in sent[-1]
+        found = re.fullmatch(r"ssn \[US_SSN:([0-9a-f]{12})\] filed", sent[-1])
+        assert found, sent[-1]
+        assert found[1] != hashlib.sha256(ssn.encode()).hexdigest()[:12]
+        assert found[1] == hmac.new(key, ssn.encode(), hashlib.sha256).hexdigest()[:12]
+        return found[1]
+
+    first = tag_from(f"sqlite:///{tmp_path / 'a.db'}")
+    assert tag_from(f"sqlite:///{tmp_path / 'a.db'}") == first
+    assert tag_from(f"sqlite:///{tmp_path / 'b.db'}") != first

@@ -52,8 +52,12 @@ base64/hex candidates, and invisible characters. These are pre-pass probes
 (:mod:`agentguard.detect.prepass`): one scan of the case-folded text finds them for every
 detector family at once, and each trigger then runs one anchored pattern at its own
 offset, so ordinary text costs little more than that shared scan. Work per trigger is
-bounded (400-character line look-back, context scoring for the first 500 hits), so
-adversarially dense input stays linear.
+bounded (400-character line look-back, context scoring for the first 500 hits, the
+vocabulary after a role marker read from its own window for the first 1000 markers and
+from one pass over the text after that, an image or link address read once and at most
+2000 characters), runs of blanks side by side are matched possessively, and the typed
+argument checks read each line once however many operators it has, so adversarially dense
+input stays linear.
 
 Known limits: paraphrases without trigger words (“set aside what you were told” is covered,
 “the real task is …” is not), languages beyond a few German/Spanish/French/Italian forms,

@@ -60,20 +60,41 @@ def run_with_hidden(scan: Scan) -> None:
         return pos + (removed[i][1] if i >= 0 else 0)
 
     in_word = sum(1 for h in hidden_hits if h.in_word)
+    spanning: list[tuple[int, int]] = []
     for hit in sub.hits:
         start = to_original(hit.start, False)
         end = to_original(hit.end, True)
         if end - start != hit.end - hit.start:
-            # the finding spans removed characters: an obfuscated injection
-            for h in hidden_hits:
-                if start <= h.start < end:
-                    h.score = max(h.score, 0.9)
+            spanning.append((start, end))
         scan.hits.append(Hit(hit.subtype, start, end, hit.score, hit.contextual))
+    if spanning:
+        # a finding that spans removed characters is an obfuscated injection: the hidden
+        # characters inside any such finding are raised (one look-up each in their union)
+        lows, highs = _union(spanning)
+        for h in hidden_hits:
+            i = bisect_right(lows, h.start) - 1
+            if i >= 0 and h.start < highs[i]:
+                h.score = max(h.score, 0.9)
     if in_word >= 3:
         for h in hidden_hits:
             if h.in_word:
                 h.score = max(h.score, 0.7)
     scan.hits.extend(hidden_hits)
+
+
+def _union(spans: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    """The union of ``spans`` as sorted, disjoint ``[low, high)`` intervals."""
+    lows: list[int] = []
+    highs: list[int] = []
+    for start, end in sorted(spans):
+        if start >= end:
+            continue
+        if highs and start <= highs[-1]:
+            highs[-1] = max(highs[-1], end)
+        else:
+            lows.append(start)
+            highs.append(end)
+    return lows, highs
 
 
 def _classify_hidden(text: str, start: int, end: int, has_rtl: bool, scan: Scan) -> list[Hit]:

@@ -1,6 +1,9 @@
 """``exfiltration``: markdown images and links and HTML ``<img>`` whose URL carries data
 (placeholders, data-named parameters, long encoded values) to a host outside
-``allowed_hosts``."""
+``allowed_hosts``.
+
+An address is read at most 2000 characters, and once: an image or link whose trigger sits
+inside an address already examined (``![](http://a/![](http://a/…``) is part of it."""
 
 from __future__ import annotations
 
@@ -16,9 +19,14 @@ if TYPE_CHECKING:
 
 _I = re.IGNORECASE
 
-_MD_IMAGE = re.compile(r"!\[[^\]\n]{0,300}\]\(\s*<?([^\s)]{1,2000})")
-_MD_LINK = re.compile(r"\]\(\s*<?(https?://[^\s)]{1,2000})", _I)
-_HTML_IMG = re.compile(r"<img\b[^>]{0,400}?\bsrc\s*=\s*[\"']?([^\"'\s>]+)", _I)
+#: what a URL must start with to reach a host (``_url_risk`` reads nothing else): the
+#: look-ahead keeps a pattern from reading 2000 characters of what is no web address
+_WEB = r"(?=[\x00-\x08\x0e-\x1b]*[hH][tT][tT][pP][sS]?://)"
+_MD_IMAGE = re.compile(r"!\[[^\]\n]{0,300}\]\(\s*+<?" + _WEB + r"([^\s)]{1,2000})")
+_MD_LINK = re.compile(r"\]\(\s*+<?(https?://[^\s)]{1,2000})", _I)
+_HTML_IMG = re.compile(
+    r"<img\b[^>]{0,400}?\bsrc\s*+=\s*+[\"']?" + _WEB + r"([^\"'\s>]{1,2000})", _I
+)
 _PLACEHOLDER = re.compile(
     r"\{\{?\s*[A-Za-z_][\w .-]*\}\}?|\[[A-Z][A-Z0-9_' -]{2,}\]?|<[A-Za-z_][\w ]{0,30}>|"
     r"\$\{?[A-Za-z_]\w*\}?|\.\.\.|…|%7B[A-Za-z_]",
@@ -56,21 +64,28 @@ _EXFIL_CONTEXT = re.compile(
 
 def check_image(scan: Scan, m: re.Match[str]) -> None:
     text = scan.text
+    if m.start() < scan.url_until:
+        return  # inside the address of an image or link already examined
     if text[m.start()] == "!":
         img = _MD_IMAGE.match(text, m.start())
         if img is not None:
+            scan.url_until = img.end()
             _check_url(scan, img.group(1), m.start(), img.end(), image=True)
     else:
         tag = _HTML_IMG.match(text, m.start())
         if tag is not None:
+            scan.url_until = tag.end()
             _check_url(scan, tag.group(1), m.start(), tag.end(), image=True)
 
 
 def check_link(scan: Scan, m: re.Match[str]) -> None:
     text = scan.text
+    if m.start() < scan.url_until:
+        return  # inside the address of an image or link already examined
     link = _MD_LINK.match(text, m.start())
     if link is None:
         return
+    scan.url_until = link.end()
     bracket = text.rfind("[", max(0, m.start() - 300), m.start())
     if bracket < 0:
         return

@@ -22,7 +22,7 @@ _I = re.IGNORECASE
 
 _TRAVERSAL = re.compile(
     r"(?:(?:\.|%2e|%252e|%c0%ae|%e0%80%ae|%u002e){2,4}"
-    r"(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%e0%80%af|%u2215)+)+",
+    r"(?:/|\\|%2f|%5c|%252f|%255c|%c0%af|%c1%9c|%e0%80%af|%u2215)+)++",
     _I,
 )
 _DOT_PAIR = re.compile(r"\.\.|%2e%2e|%252e%252e|(?:%c0%ae){2}|\.%2e|%2e\.", _I)
@@ -43,16 +43,26 @@ _SHELL_CMD = (
     r"dig|node|lua|java|bitsadmin|mshta|rundll32|regsvr32|net|reg|wmic|systemctl|iex)\b"
 )
 _SHELL_OP = re.compile(r";|&&|\|\||\||\n|\r|&(?=\s*\S)")
-_SHELL_OP_CMD = re.compile(r"\s*" + _SHELL_CMD, _I)
+#: a command after an operator's blanks (the blanks are skipped first: see _shell_hits)
+_SHELL_CMD_AT = re.compile(_SHELL_CMD, _I)
+_BLANKS = re.compile(r"\s*")
 _SHELL_SUBST = re.compile(r"\$\([^)]*\)?|`[^`]+`?|<\([^)]*\)|\$\{[^}]*\}?")
-_SHELL_REDIRECT = re.compile(r"\d?>{1,2}\s*&?\s*([^\s;&|]+)")
-_SHELL_DANGER = re.compile(
-    r"\brm\s+-[a-z]*[rf][a-z]*\s+(?:/|~|\*|\$HOME)|/dev/(?:tcp|udp)/|"
-    r"\b(?:nc|ncat|netcat)\b[^\n;|]*\s-[a-z]*[ec]\b|\bbase64\s+(?:-d|--decode)\b[^\n]*\|\s*"
-    r"(?:ba|z|da)?sh\b|\bmkfifo\b|\bchmod\s+(?:\+x|[0-7]*7[0-7]*)\b|"
-    r"\b(?:curl|wget)\b[^\n|;]*\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b",
-    _I,
-)
+_SHELL_REDIRECT = re.compile(r"\d?>{1,2}\s*+&?\s*+([^\s;&|]+)")
+# The dangerous forms of a shell value, as the branches of one search (see _shell_danger).
+# Letter and digit runs are read once (a look-ahead checks what the run must hold), so a
+# long run is not split every possible way.
+_DANGER_RM = re.compile(r"\brm\s++-(?=[a-z]*[rf])[a-z]*+\s++(?:/|~|\*|\$HOME)", _I)
+_DANGER_DEV = re.compile(r"/dev/(?:tcp|udp)/", _I)
+_DANGER_NC = re.compile(r"\b(?:nc|ncat|netcat)\b", _I)
+_NC_FLAG = re.compile(r"\s-[a-z]*[ec]\b", _I)
+_NC_STOP = re.compile(r"[\n;|]")
+_DANGER_B64 = re.compile(r"\bbase64\s+(?:-d|--decode)\b", _I)
+_PIPE_SH = re.compile(r"\|\s*(?:ba|z|da)?sh\b", _I)
+_DANGER_MKFIFO = re.compile(r"\bmkfifo\b", _I)
+_DANGER_CHMOD = re.compile(r"\bchmod\s++(?:\+x|(?=[0-7]*7)[0-7]*+)\b", _I)
+_DANGER_FETCH = re.compile(r"\b(?:curl|wget)\b", _I)
+_FETCH_STOP = re.compile(r"[\n|;]")
+_PIPE_SUDO_SH = re.compile(r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b", _I)
 _FREE_RM = re.compile(
     r"(?:;|&&?|\|\|?|\$\()[ \t]*(?:sudo\s+)?rm\s+-[a-z]*[rf][a-z]*\s+"
     r"(?:/(?=[\s*a-z]|$)|~|\*|\$HOME|\.\.?/)\S*"
@@ -69,7 +79,7 @@ _FREE_DECODE_SH = re.compile(r"base64\s+(?:-d|--decode)\b[^\n|]{0,40}\|\s*(?:ba|
 _FREE_NC = re.compile(r"\b(?:nc|ncat|netcat)\s+(?:-[a-z]+\s+)*-[a-z]*e\s+/bin/\w*sh\b", _I)
 _FREE_DEVTCP = re.compile(r"(?:bash\s+-i\s+)?>?&?\s*/dev/(?:tcp|udp)/[\w.$-]+/[\w$]+", _I)
 _FREE_SQL = re.compile(
-    r"""['"`][\ \t]*\)*[\ \t]*(?:
+    r"""['"`][\ \t]*+\)*+[\ \t]*+(?:
         (?P<taut>(?:or|and)\s+(?:
             (?P<q0>['"]?)(?P<v0>\w+)(?P=q0)\s*=\s*(?P=q0)(?P=v0)(?P=q0)?
           | (?P<n0>\d+)\s*=\s*(?P=n0)\b
@@ -84,7 +94,7 @@ _FREE_SQL = re.compile(
 )
 _FREE_DROP = re.compile(r"(?<=\S)[ \t]*;[ \t]*drop\s+(?:table|database)\s+\w+", _I)
 _SQL_BREAK = re.compile(
-    r"['\"`]\s*\)*\s*(?:(?:or|and|xor|\|\||&&)\s+[\w'\"(]|union\b|;|--|#|/\*|"
+    r"['\"`]\s*+\)*+\s*+(?:(?:or|and|xor|\|\||&&)\s+[\w'\"(]|union\b|;|--|#|/\*|"
     r"order\s+by|group\s+by|having\b|limit\s+\d|into\s+(?:out|dump)file|procedure\b)",
     _I,
 )
@@ -157,9 +167,15 @@ def free_pipe_sh(scan: Scan, m: re.Match[str]) -> None:
     text = scan.text
     line_start = start_of_line(text, m.start())
     lo = max(line_start, m.start() - 300)
-    d = _FREE_DECODE_SH.search(text, lo, m.end())
-    if d is not None:
-        scan.add(SHELL, d.start(), d.end(), 0.7)
+    # the searches below try every place of a 300-character window; most windows hold
+    # neither word they need (a text whose case folding differs is searched anyway)
+    low, exact = scan.low, not scan.prepared.case_variants
+    if not exact or low.find("base64", lo, m.end()) >= 0:
+        d = _FREE_DECODE_SH.search(text, lo, m.end())
+        if d is not None:
+            scan.add(SHELL, d.start(), d.end(), 0.7)
+            return
+    if exact and low.find("curl", lo, m.end()) < 0 and low.find("wget", lo, m.end()) < 0:
         return
     p = _FREE_PIPE_SH.search(text, lo, m.end())
     if p is None or p.end() != m.end():
@@ -239,18 +255,33 @@ def _path_hits(value: str) -> list[Hit]:
 
 def _shell_hits(value: str) -> list[Hit]:
     hits: list[Hit] = []
-    danger = _SHELL_DANGER.search(value)
+    danger = _shell_danger(value)
     if danger is not None:
-        hits.append(Hit(SHELL, danger.start(), danger.end(), 0.9, False))
+        hits.append(Hit(SHELL, danger[0], danger[1], 0.9, False))
     for sub in _SHELL_SUBST.finditer(value):
         if sub.group(0).startswith("${"):
             hits.append(Hit(SHELL, sub.start(), sub.end(), 0.45, False))
         else:
             hits.append(Hit(SHELL, sub.start(), sub.end(), 0.85, False))
+    # operators come in order: the next newline, the end of a run of blanks and whether a
+    # command follows it are each found once, not once per operator ("\n\n\n…")
+    newline = -1
+    blanks_lo = blanks_hi = -1
+    command_at: dict[int, bool] = {}
     for op in _SHELL_OP.finditer(value):
-        line_end = value.find("\n", op.end())
-        end = len(value) if line_end < 0 else line_end
-        if _SHELL_OP_CMD.match(value, op.end()) is not None:
+        after = op.end()
+        if newline < after:
+            newline = value.find("\n", after)
+            if newline < 0:
+                newline = len(value)
+        if not blanks_lo <= after < blanks_hi:
+            run = _BLANKS.match(value, after)
+            blanks_lo, blanks_hi = after, run.end() if run is not None else after
+        word = blanks_hi if blanks_hi > after else after
+        command = command_at.get(word)
+        if command is None:
+            command = command_at[word] = _SHELL_CMD_AT.match(value, word) is not None
+        if command:
             score = 0.9
         elif op.group(0) == "&":
             score = 0.3
@@ -258,7 +289,7 @@ def _shell_hits(value: str) -> list[Hit]:
             score = 0.55
         else:
             score = 0.6
-        hits.append(Hit(SHELL, op.start(), max(end, op.end()), score, False))
+        hits.append(Hit(SHELL, op.start(), max(newline, after), score, False))
     for red in _SHELL_REDIRECT.finditer(value):
         target = red.group(1)
         score = 0.85 if _SENSITIVE.search(target) or target.startswith("/") else 0.6
@@ -267,6 +298,80 @@ def _shell_hits(value: str) -> list[Hit]:
     if var is not None:
         hits.append(Hit(SHELL, var.start(), var.end(), 0.45, False))
     return hits
+
+
+def _shell_danger(value: str) -> tuple[int, int] | None:
+    """The span of the leftmost dangerous form (the branches in this order at one place):
+    ``rm -rf /``, ``/dev/tcp/``, ``nc … -e``, ``base64 -d … | sh``, ``mkfifo``, ``chmod +x``
+    or ``chmod 777``, ``curl … | sh``. Each branch reads the text once: a branch whose
+    command word is followed by anything up to a tail on the same line (``nc`` … ``-e``)
+    tries only the first such word of a line, as a later one sees less of the same line."""
+    found: list[tuple[int, int, int]] = []  # (start, branch, end)
+    for branch, pattern in enumerate((_DANGER_RM, _DANGER_DEV)):
+        m = pattern.search(value)
+        if m is not None:
+            found.append((m.start(), branch, m.end()))
+    done = -1
+    for head in _DANGER_NC.finditer(value):
+        if head.start() < done:
+            continue  # the same stretch as a word that had no flag after it
+        stop = _NC_STOP.search(value, head.end())
+        seg_end = stop.start() if stop is not None else len(value)
+        # the flag's leading blank may be the newline that ends the stretch
+        last = None
+        for flag in _NC_FLAG.finditer(value, head.end(), _flag_limit(value, seg_end)):
+            if flag.start() > seg_end:
+                break
+            last = flag
+        if last is not None:
+            found.append((head.start(), 2, last.end()))
+            break
+        done = seg_end
+    done = -1
+    for head in _DANGER_B64.finditer(value):
+        if head.end() <= done:
+            continue  # the same line as an earlier one with no "| sh" after it
+        line_end = value.find("\n", head.end())
+        if line_end < 0:
+            line_end = len(value)
+        end = None
+        pipe = value.find("|", head.end(), line_end)
+        while pipe >= 0:
+            tail = _PIPE_SH.match(value, pipe)
+            if tail is not None:
+                end = tail.end()
+            pipe = value.find("|", pipe + 1, line_end)
+        if end is not None:
+            found.append((head.start(), 3, end))
+            break
+        done = line_end
+    for branch, pattern in ((4, _DANGER_MKFIFO), (5, _DANGER_CHMOD)):
+        m = pattern.search(value)
+        if m is not None:
+            found.append((m.start(), branch, m.end()))
+    done = -1
+    for head in _DANGER_FETCH.finditer(value):
+        if head.start() < done:
+            continue  # the same stretch: the same first stop after it
+        stop = _FETCH_STOP.search(value, head.end())
+        if stop is None:
+            break
+        if stop.group() == "|" and (tail := _PIPE_SUDO_SH.match(value, stop.start())):
+            found.append((head.start(), 6, tail.end()))
+            break
+        done = stop.start()
+    if not found:
+        return None
+    start, _, end = min(found)
+    return start, end
+
+
+def _flag_limit(value: str, seg_end: int) -> int:
+    """Where a flag starting at ``seg_end`` (a newline) or before it ends at the latest."""
+    if seg_end >= len(value) or value[seg_end] != "\n":
+        return seg_end
+    rest = _NC_STOP.search(value, seg_end + 1)
+    return rest.start() if rest is not None else len(value)
 
 
 def _sql_hits(value: str) -> list[Hit]:
@@ -281,10 +386,16 @@ def _sql_hits(value: str) -> list[Hit]:
     ):
         for m in pattern.finditer(value):
             hits.append(Hit(SQL, m.start(), max(m.end(), m.start() + 1), score, False))
-    comment = re.search(r"(?:--|#|/\*)[^\n]*$", value)
+    # a comment running to the end: it starts on the last line (or the one before a final
+    # newline), so only that line is searched
+    last_line = value.rfind("\n", 0, len(value) - 1 if value.endswith("\n") else len(value)) + 1
+    comment = _COMMENT_TAIL.search(value, last_line)
     if comment is not None and re.search(r"['\"]", value[: comment.start()]):
         hits.append(Hit(SQL, comment.start(), len(value), 0.8, False))
     return hits
+
+
+_COMMENT_TAIL = re.compile(r"(?:--|#|/\*)[^\n]*$")
 
 
 KIND_CHECKS: dict[str, Callable[[str], list[Hit]]] = {

@@ -6,6 +6,7 @@ vocabulary that follows them."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 
 from agentguard.detect.injection_common import ROLE, start_of_line
@@ -17,15 +18,17 @@ _I = re.IGNORECASE
 
 _AFTER_BLOCK_TAG = re.compile(r"<(?:p|div|li|br|td|span|h[1-6])\b[^<>]*>\s*$", _I)
 _LINE_PREFIX = re.compile(r"(?:[ \t>*#_|\[(\-=~•]|<[a-zA-Z][^>\n]{0,80}>)*")
+# possessive blanks: two runs of blanks side by side would otherwise try every split of a
+# long run between them (quadratic); nothing after a run can start with a blank
 _LABEL_TAIL = re.compile(
-    r"(?:[ \t]+(?:prompt|message|note|notice|instructions?|override|update|alert|directive|"
-    r"command|administrator|admin))?[ \t]*[\])]?[ \t]*:",
+    r"(?:[ \t]++(?:prompt|message|note|notice|instructions?|override|update|alert|directive|"
+    r"command|administrator|admin))?[ \t]*+[\])]?[ \t]*+:",
     _I,
 )
 # an upper-case qualified label may also end with a dash: "SYSTEM OVERRIDE - …"
 _UPPER_LABEL_TAIL = re.compile(
-    r"[ \t]+(?:PROMPT|MESSAGE|NOTE|NOTICE|INSTRUCTIONS?|OVERRIDE|UPDATE|ALERT|DIRECTIVE|"
-    r"COMMAND)[ \t]*(?::|[-—–]\s)"
+    r"[ \t]++(?:PROMPT|MESSAGE|NOTE|NOTICE|INSTRUCTIONS?|OVERRIDE|UPDATE|ALERT|DIRECTIVE|"
+    r"COMMAND)[ \t]*+(?::|[-—–]\s)"
 )
 _ROLE_TAG = re.compile(
     r"</?(?:system|user|assistant|developer|human|tool)(?:[_-]?(?:prompt|message|"
@@ -44,6 +47,8 @@ _SPECIAL_TOKEN = re.compile(
     r"fim_\w+)\|>|\[/?INST\]|<</?SYS>>",
     _I,
 )
+#: the start of a word (as str.split cuts them) that is not one special token
+_PLAIN_WORD = re.compile(r"(?<!\S)(?!(?:" + _SPECIAL_TOKEN.pattern + r")(?!\S))\S", _I)
 _ROLE_STRONG = re.compile(
     r"\b(?:ignor\w*|disregard\w*|overrid\w*|authori[sz]ed|grant\w*|allowed|permitted|"
     r"permission|reveal\w*|disabl\w*|administrator|admin\s+(?:access|rights|privileges|mode|"
@@ -102,10 +107,50 @@ def role_label(scan: Scan, pos: int, length: int, base: float) -> None:
     role_with_vocab(scan, pos, tail.end(), base, cap=0.15 if low_role else 0.45)
 
 
+#: role markers per text whose vocabulary is read from their own window; past this (a
+#: transcript of thousands of turns, or a flood of markers) it is counted from one pass
+#: over the whole text, which can differ only for a phrase cut by the window's edge
+VOCAB_CAP = 1000
+_VOCAB_WINDOW = 250
+
+
+class VocabIndex:
+    """The matches of the role vocabulary in a whole text, to count those in a window."""
+
+    __slots__ = ("_strong", "_weak")
+
+    def __init__(self, text: str) -> None:
+        self._strong = _spans(_ROLE_STRONG, text)
+        self._weak = _spans(_ROLE_WEAK, text)
+
+    def counts(self, lo: int, hi: int) -> tuple[int, int]:
+        """How many strong and weak matches lie in ``text[lo:hi]``."""
+        return _count(self._strong, lo, hi), _count(self._weak, lo, hi)
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> tuple[list[int], list[int]]:
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in pattern.finditer(text):
+        starts.append(m.start())
+        ends.append(m.end())
+    return starts, ends
+
+
+def _count(spans: tuple[list[int], list[int]], lo: int, hi: int) -> int:
+    # the matches do not overlap, so their ends are sorted as their starts are
+    starts, ends = spans
+    return max(0, bisect_right(ends, hi) - bisect_left(starts, lo))
+
+
 def role_with_vocab(scan: Scan, start: int, end: int, base: float, cap: float = 0.45) -> None:
-    window = scan.text[end : end + 250]
-    strong = len(_ROLE_STRONG.findall(window))
-    weak = len(_ROLE_WEAK.findall(window))
+    if scan.vocab_left > 0:
+        scan.vocab_left -= 1
+        window = scan.text[end : end + _VOCAB_WINDOW]
+        strong = len(_ROLE_STRONG.findall(window))
+        weak = len(_ROLE_WEAK.findall(window))
+    else:
+        strong, weak = scan.vocab().counts(end, end + _VOCAB_WINDOW)
     score = base + min(cap, min(0.35, 0.2 * strong) + min(0.1, 0.05 * weak))
     scan.add(ROLE, start, end, score)
 
@@ -140,7 +185,8 @@ def special_token(scan: Scan, m: re.Match[str]) -> None:
     text = scan.text
     line_start = start_of_line(text, m.start())
     before = text[line_start : m.start()]
-    words = [w for w in before.split() if _SPECIAL_TOKEN.fullmatch(w) is None]
+    # a word before it on its line that is not a special token itself
+    words = _PLAIN_WORD.search(before) is not None
     if words and text[m.end() : m.end() + 1] not in ("\n", ""):
         role_with_vocab(scan, m.start(), m.end(), 0.5)  # mentioned inside a sentence
     else:

@@ -35,6 +35,8 @@ from agentguard.detect.injection_override import (
 )
 from agentguard.detect.injection_payloads import B64_TRIGGER, encoded
 from agentguard.detect.injection_roles import (
+    VOCAB_CAP,
+    VocabIndex,
     bracket_role,
     json_role,
     role_label,
@@ -52,6 +54,7 @@ class Scan:
     """One pass over one text: triggers → anchored checks → context → findings."""
 
     __slots__ = (
+        "_vocab",
         "allowed",
         "b64_until",
         "depth",
@@ -60,6 +63,8 @@ class Scan:
         "prepared",
         "text",
         "traversal_until",
+        "url_until",
+        "vocab_left",
     )
 
     def __init__(self, prepared: PreparedText, allowed: frozenset[str], depth: int = 0) -> None:
@@ -71,6 +76,10 @@ class Scan:
         self.hits: list[Hit] = []
         self.b64_until = -1
         self.traversal_until = -1
+        self.url_until = -1
+        #: role markers whose following vocabulary is still read from their own window
+        self.vocab_left = VOCAB_CAP
+        self._vocab: VocabIndex | None = None
 
     def spawn(self, text: str, depth: int) -> Scan:
         """A scan of ``text`` (decoded or stripped from this one) at nesting ``depth``."""
@@ -100,7 +109,11 @@ class Scan:
                     handler(self, pos)
         for m in matches_at(_AI_WORD, self.low, prepared.starts(_AI_PROBE)):
             _ai_word(self, m.start())
-        for m in matches_at(_PUNCT_TRIGGER, self.text, prepared.starts(_PUNCT_PROBE)):
+        text = self.text
+        for m in matches_at(_PUNCT_TRIGGER, text, prepared.starts(_PUNCT_PROBE)):
+            start = m.start()
+            if start < self.traversal_until and text[start] in ".%":
+                continue  # a "../" inside a run free_traversal has read (``../../../…``)
             _dispatch_punct(self, m)
         if self.depth < 2:
             # İ ı ſ K reach the probe as ASCII letters: there it may miss a run's first match
@@ -108,6 +121,12 @@ class Scan:
             for m in matches_at(B64_TRIGGER, self.text, starts):
                 if m.start() >= self.b64_until:
                     encoded(self, m.start())
+
+    def vocab(self) -> VocabIndex:
+        """The role vocabulary of the whole text, found once (see :func:`role_with_vocab`)."""
+        if self._vocab is None:
+            self._vocab = VocabIndex(self.text)
+        return self._vocab
 
     def add(
         self, subtype: str, start: int, end: int, score: float, contextual: bool = True
@@ -225,6 +244,8 @@ _HIDDEN_PROBE = prepass.pattern(prepass.FORMAT_CHAR, width=1)
 # Every top-level branch starts with a literal character: CPython's ``re`` then skips ahead
 # to the next candidate character in C (a branch starting with a group or a class disables
 # that and costs ~40x). The handler is chosen from the first character(s) of the match.
+# Runs of blanks side by side are possessive (a long run would otherwise be split every
+# way between them: quadratic); what follows them never starts with a blank.
 _PUNCT_TRIGGER = re.compile(
     r"""
       <\|[a-z_]{2,20}\|>
@@ -244,8 +265,8 @@ _PUNCT_TRIGGER = re.compile(
     | /bin/(?:ba|z|da)?sh\b
     | ;[\ \t]*(?:drop\s+(?:table|database)\b|(?:sudo\s+)?rm\s+-)
     | &&?\s*(?:sudo\s+)?rm\s+-
-    | '[\ \t]*\)*[\ \t]*(?:;|(?:or|and|union)\b)
-    | "[\ \t]*\)*[\ \t]*(?:;|(?:or|and|union)\b)
+    | '[\ \t]*+\)*+[\ \t]*+(?:;|(?:or|and|union)\b)
+    | "[\ \t]*+\)*+[\ \t]*+(?:;|(?:or|and|union)\b)
     """,
     _I | re.X,
 )

@@ -39,7 +39,9 @@ Span = tuple[int, int, int]
 #: score ceiling for well-known test/example values (4111 1111 1111 1111, 123-45-6789 …)
 EXAMPLE_SCORE = 0.5
 
-_ISLAND_RE = re.compile(r"[0-9](?:[0-9A-Z]|[ ./:()\-]{1,2}(?=[0-9]))*")
+# possessive: nothing follows the repeat, and a long island (a run of digits, "1 1 1 …")
+# is then read without keeping a way back for every step of it
+_ISLAND_RE = re.compile(r"[0-9](?:[0-9A-Z]|[ ./:()\-]{1,2}(?=[0-9]))*+")
 
 
 _DROP_DIGITS = str.maketrans("", "", "0123456789")

@@ -16,8 +16,10 @@ thread scans with its own scratch space (hyperscan releases the GIL while it sca
 from __future__ import annotations
 
 import codecs
+import operator
 import threading
 import unicodedata
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import hyperscan
@@ -44,10 +46,25 @@ def _byte_for(ch: str) -> str:
     return "\x1a"
 
 
+class _ByteTable(dict[int, str]):
+    """:func:`_byte_for` by code point, each worked out once (a bounded cache), so that a run
+    of wide characters maps with one ``str.translate``."""
+
+    def __missing__(self, code: int) -> str:
+        mapped = _byte_for(chr(code))
+        if len(self) < _TABLE_LIMIT:
+            self[code] = mapped
+        return mapped
+
+
+_TABLE_LIMIT = 1 << 16
+_BYTES = _ByteTable()
+
+
 def _map_wide(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
-    return "".join(map(_byte_for, exc.object[exc.start : exc.end])), exc.end
+    return exc.object[exc.start : exc.end].translate(_BYTES), exc.end
 
 
 codecs.register_error(_ERRORS, _map_wide)
@@ -61,16 +78,26 @@ def to_bytes(text: str) -> tuple[bytes, bool]:
         return text.encode("latin-1", _ERRORS), False
 
 
-def _on_match(
-    needle: int, start: int, end: int, flags: int, hits: list[tuple[int, int, int]]
-) -> None:
-    hits.append((needle, start, end))
+def _collector(som: list[bool]) -> Callable[[int, int, int, int, dict[int, list[int]]], None]:
+    """The match handler of a database: each needle's match starts (``som``) or ends, in a
+    list per needle; one int a match, so a text with a hit every few characters keeps its
+    working set small."""
+
+    def on_match(needle: int, start: int, end: int, flags: int, bins: dict[int, list[int]]) -> None:
+        pos = start if som[needle] else end
+        found = bins.get(needle)
+        if found is None:
+            bins[needle] = [pos]
+        else:
+            found.append(pos)
+
+    return on_match
 
 
 class _Compiled:
     """One database over a snapshot of the registered probes: one expression per needle."""
 
-    __slots__ = ("database", "literals", "owner", "size", "som", "widths")
+    __slots__ = ("database", "literals", "on_match", "owner", "size", "som", "widths")
 
     def __init__(self, probes: list[tuple[Needle, ...]]) -> None:
         expressions: list[bytes] = []
@@ -104,6 +131,7 @@ class _Compiled:
             flags=flags,
         )
         self.size = len(probes)
+        self.on_match = _collector(self.som)
 
 
 class HyperscanEngine:
@@ -134,35 +162,37 @@ class HyperscanEngine:
             local.scratch = hyperscan.Scratch(compiled.database)
             local.compiled = compiled
         data, exact = to_bytes(prepared.text)
-        hits: list[tuple[int, int, int]] = []
+        bins: dict[int, list[int]] = {}
         if data:
             compiled.database.scan(  # the stubs type the context as object
                 data,
-                match_event_handler=_on_match,  # type: ignore[arg-type,unused-ignore]
-                context=hits,
+                match_event_handler=compiled.on_match,  # type: ignore[arg-type,unused-ignore]
+                context=bins,
                 scratch=local.scratch,
             )
         found: dict[int, list[int]] = {}
-        if not hits:
-            return found
-        owner, som, widths = compiled.owner, compiled.som, compiled.widths
+        owner, widths, literals = compiled.owner, compiled.widths, compiled.literals
         mixed: set[int] = set()  # probes whose positions may be out of order or repeated
-        for needle, start, end in hits:
-            pos = start if som[needle] else end - widths[needle]
-            if not exact:
-                literal = compiled.literals[needle]
-                if literal is not None:
-                    haystack = prepared.low if literal.caseless else prepared.text
-                    if not haystack.startswith(literal.text, pos):
-                        continue  # a mapped character made it match
+        for needle, ends in bins.items():
+            width = widths[needle]
+            positions = [end - width for end in ends] if width else ends
+            literal = literals[needle]
+            if not exact and literal is not None:
+                haystack = prepared.low if literal.caseless else prepared.text
+                word = literal.text  # a mapped character may have made it match
+                positions = [pos for pos in positions if haystack.startswith(word, pos)]
+                if not positions:
+                    continue
             probe = owner[needle]
             bucket = found.get(probe)
             if bucket is None:
-                found[probe] = [pos]
-            else:
-                if pos <= bucket[-1]:
+                found[probe] = positions
+                # one needle's ends come in order; starts of match may repeat or go back
+                if not width or not all(map(operator.lt, positions, positions[1:])):
                     mixed.add(probe)
-                bucket.append(pos)
+            else:
+                bucket.extend(positions)
+                mixed.add(probe)
         for probe in mixed:
             found[probe] = sorted(set(found[probe]))
         return found

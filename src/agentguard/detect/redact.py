@@ -1,6 +1,12 @@
-"""Redaction of findings in text: ``mask`` (``*****``), ``hash`` (a short keyed-free
-SHA-256 tag, stable across records so equal values can still be correlated) or
-``type_tag`` (``[EMAIL]``).
+"""Redaction of findings in text: ``mask`` (``*****``), ``hash`` (``[EMAIL:3f2a9c01d4e7]``,
+a short keyed tag: equal values get equal tags under one key, so they can still be
+correlated) or ``type_tag`` (``[EMAIL]``).
+
+A ``hash`` tag is the first 12 hex digits of HMAC-SHA256 of the value under a key. Never a
+plain hash: an SSN has about a billion possible values, and hashing every candidate would
+recover it from an unkeyed tag. The caller passes the key (the guard uses its store's key,
+so tags stay comparable across processes and restarts); without one, a random key made for
+this process is used: tags still correlate within the process and reveal nothing.
 
 Overlapping findings are merged first, so nothing of a secret survives between two
 overlapping spans.
@@ -13,7 +19,9 @@ overlapping spans.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Literal
@@ -22,6 +30,16 @@ from agentguard.detect.base import Detector, Finding
 
 Style = Literal["mask", "hash", "type_tag"]
 STYLES: tuple[Style, ...] = ("mask", "hash", "type_tag")
+
+#: the key of ``hash`` tags when the caller gives none: random, made once per process
+_PROCESS_KEY = secrets.token_bytes(32)
+
+
+def tag(value: str, key: bytes | None = None) -> str:
+    """The 12-hex-digit ``hash`` tag of ``value``: HMAC-SHA256 under ``key`` (this
+    process's random key when ``None``). Lone surrogates are hashed as written."""
+    raw = value.encode("utf-8", "surrogatepass")
+    return hmac.new(_PROCESS_KEY if key is None else key, raw, hashlib.sha256).hexdigest()[:12]
 
 
 def merge_spans(findings: Iterable[Finding]) -> list[tuple[int, int, str]]:
@@ -46,9 +64,9 @@ def redact(
 ) -> str:
     """Replace every finding's span in ``text`` according to ``style``.
 
-    With ``style="hash"`` and a ``key``, tags are keyed (HMAC-style BLAKE2b): equal values
-    still get equal tags, but a tag cannot be reversed by hashing guesses (an SSN has only
-    about a billion) without the key.
+    ``style="hash"`` tags each value with :func:`tag` under ``key`` (this process's random
+    key when ``None``): equal values get equal tags, and a tag cannot be reversed by hashing
+    guesses without the key.
     """
     if style not in STYLES:
         raise ValueError(f"unknown redaction style {style!r}; use one of {', '.join(STYLES)}")
@@ -63,12 +81,7 @@ def redact(
         if style == "mask":
             parts.append("*" * min(len(value), 8))
         elif style == "hash":
-            raw = value.encode("utf-8", "surrogatepass")
-            if key is None:
-                digest = hashlib.sha256(raw).hexdigest()[:12]
-            else:
-                digest = hashlib.blake2b(raw, digest_size=6, key=key).hexdigest()
-            parts.append(f"[{kind}:{digest}]")
+            parts.append(f"[{kind}:{tag(value, key)}]")
         else:
             parts.append(f"[{kind}]")
         cursor = end
@@ -91,7 +104,7 @@ def redact_value(
     integer or a decimal is redacted as the digits it is written with (a card number stored
     as a number): a number with a finding becomes the redacted string. Strings and numbers
     shorter than ``min_length`` cannot hold an email, a card or a key and are left alone,
-    so small values cost nothing.
+    so small values cost nothing. ``key`` keys the ``hash`` tags (see :func:`redact`).
     """
     chosen = tuple(detectors)
     return _redact_value(value, chosen, style, min_score, min_length, key)

@@ -13,6 +13,12 @@ rule's regex runs only where its prefix occurs, context rules (assignments, ``Be
 entropy) only at the few places where a context word does, and Shannon entropy is computed
 only in a short window after such a word.
 
+Work stays linear on any input, dense or adversarial (``pwd=pwd=pwd=…``, ``eyJeyJeyJ…``):
+an unquoted value is read at most 512 characters at a time and, in one run of value
+characters, only a few keys are tried; the windows of nearby context words are read once;
+a vendor pattern that fails after a run skips the rest of that run; an END line is looked
+for once per stretch of text; and overlapping candidates are resolved with one look-up each.
+
 Scores: vendor formats with a valid structure ~0.95; ``key = value`` assignments ~0.8;
 high-entropy strings next to a context word ~0.6; Stripe test keys 0.6; documentation
 examples and placeholders (``…EXAMPLE…``, ``xxxx``, ``<token>``, ``${VAR}``, one repeated
@@ -164,11 +170,7 @@ def _resolve(candidates: list[_Candidate]) -> list[tuple[int, int, float, str]]:
     cluster_end = -1
     for cand in [*candidates, (-1, -1, 0.0, "", 0)]:
         if cluster and (cand[0] >= cluster_end or cand[0] < 0):
-            chosen: list[_Candidate] = []
-            for c in sorted(cluster, key=lambda c: (-c[2], c[4], c[0] - c[1])):
-                if all(c[1] <= k[0] or c[0] >= k[1] for k in chosen):
-                    chosen.append(c)
-            kept.extend((c[0], c[1], c[2], c[3]) for c in chosen)
+            kept.extend(_strongest_disjoint(cluster))
             cluster = []
         if cand[0] < 0:
             break
@@ -178,3 +180,20 @@ def _resolve(candidates: list[_Candidate]) -> list[tuple[int, int, float, str]]:
         cluster_end = max(cluster_end, cand[1])
     kept.sort()
     return kept
+
+
+def _strongest_disjoint(cluster: list[_Candidate]) -> list[tuple[int, int, float, str]]:
+    """Greedily, strongest first, the candidates that overlap none chosen before. The
+    chosen spans are kept sorted (they are disjoint, so their ends are sorted too): one
+    look at a neighbour per candidate, however many are chosen."""
+    starts: list[int] = []
+    ends: list[int] = []
+    chosen: list[tuple[int, int, float, str]] = []
+    for c in sorted(cluster, key=lambda c: (-c[2], c[4], c[0] - c[1])):
+        i = bisect.bisect_left(starts, c[1])  # the chosen spans that start before c ends
+        if i and ends[i - 1] > c[0]:
+            continue
+        starts.insert(i, c[0])
+        ends.insert(i, c[1])
+        chosen.append((c[0], c[1], c[2], c[3]))
+    return chosen

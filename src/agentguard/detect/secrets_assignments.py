@@ -10,8 +10,10 @@ paths, numbers, type names and placeholders are not secrets; random-looking valu
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from agentguard.detect.secrets_values import (
+    DIGITS,
     EXAMPLE_SCORE,
     KEY_PARTS,
     UUID,
@@ -22,6 +24,15 @@ from agentguard.detect.secrets_values import (
     shannon_entropy,
     wordlike,
 )
+
+#: the most characters of an unquoted value the regex reads, and of any value the heuristics
+#: look at: work per key stays bounded however long a run of value characters is (a longer
+#: value is still reported whole, see :class:`ValueRuns`)
+MAX_VALUE = 512
+#: how many keys inside one unquoted value are tried as keys of their own (``${DB_PASSWORD:-
+#: s3cr3t}`` has one; ``pwd=pwd=pwd=…`` would have one per four characters)
+MAX_NESTED = 4
+_UNQUOTED_RUN = re.compile(r"[^\s\"'`,;&<]*")
 
 _ASSIGN = re.compile(
     r"""
@@ -36,12 +47,12 @@ _ASSIGN = re.compile(
     [ \t]*
     (?:
         \\"(?P<eq>[^"\\\n]*)\\"                           # inside a JSON string: \"…\"
-      | "(?P<dq>[^"\\\n]*(?:\\.[^"\\\n]*)*)"
+      | "(?P<dq>[^"\\\n]*+(?:\\.[^"\\\n]*+)*+)"
       | '(?P<sq>[^'\n]*)'
       | `(?P<bq>[^`\n]*)`
-      | (?P<uq>[^\s"'`,;&<]+)
+      | (?P<uq>[^\s"'`,;&<]{1,MAX_VALUE})                 # longer: see ValueRuns
     )
-    """,
+    """.replace("MAX_VALUE", str(MAX_VALUE)),
     re.VERBOSE,
 )
 #: ``<password>value</password>`` (Maven settings.xml, .NET config …)
@@ -141,7 +152,40 @@ def _key_kind(key: str) -> str | None:
     return None
 
 
-def _assignment(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
+@dataclass(slots=True)
+class ValueRuns:
+    """The runs of unquoted-value characters of one text, as its keys are tried in order.
+
+    An unquoted value is read at most :data:`MAX_VALUE` characters at a time; a longer one
+    runs to the end of its run of value characters, found here once per run (the keys of a
+    text come in ascending order, so the last run found answers every key inside it).
+    Keys inside one run are also counted: past :data:`MAX_NESTED` of them, a key inside the
+    value of an earlier key is not tried (``pwd=pwd=pwd=…``), so each character of a text
+    is read by a bounded number of keys.
+    """
+
+    text: str
+    _lo: int = -1
+    _hi: int = -1
+    _keys: dict[int, int] = field(default_factory=dict)
+
+    def end(self, pos: int) -> int:
+        """The end of the run of value characters that holds ``pos``."""
+        if not self._lo <= pos < self._hi:
+            run = _UNQUOTED_RUN.match(self.text, pos)
+            self._lo, self._hi = pos, run.end() if run is not None else pos
+        return self._hi
+
+    def crowded(self, run_end: int) -> bool:
+        """Count one more key whose value ends at ``run_end``; whether too many have."""
+        seen = self._keys.get(run_end, 0) + 1
+        self._keys[run_end] = seen
+        return seen > MAX_NESTED
+
+
+def _assignment(
+    text: str, m: re.Match[str], runs: ValueRuns | None
+) -> tuple[int, int, float, str] | None:
     """The value of ``key = value`` (any of the matchers above) when the key names a
     credential and the value looks like one."""
     key = m.group("key")
@@ -153,16 +197,22 @@ def _assignment(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | No
     quoted = group != "uq"
     prose = (groups.get("sep") or "=").strip()[:2] in ("is", "wa")
     start, end = m.start(group), m.end(group)
-    value = text[start:end]
     if not quoted:
-        stripped = value.rstrip(".,;:)]}>")
-        end -= len(value) - len(stripped)
-        value = stripped
+        if runs is not None and m.re is _ASSIGN:
+            if end - start == MAX_VALUE:
+                end = runs.end(start)  # longer than the regex reads: the value runs on
+            if runs.crowded(end):
+                return None
+        while end > start and text[end - 1] in _TRAILING:  # a full stop, a closing bracket
+            end -= 1
+    # the heuristics look at the first MAX_VALUE characters: bounded work per key
+    value = text[start : min(end, start + MAX_VALUE)]
+    if not quoted:
         if value[:1] in ("$", "%", "@", "!", "&", "*", "{", "[", "(", "#", "|", ">", "<"):
             return None
         if "(" in value or "[" in value or _DOTTED_NAME.fullmatch(value):
             return None
-        if not any("0" <= ch <= "9" for ch in value) and wordlike(value) >= 0.7:
+        if DIGITS.isdisjoint(value) and wordlike(value) >= 0.7:
             return None  # words: "session_token: Caller-supplied …"
         if _SNAKE_NAME.fullmatch(value):
             return None  # a variable: private_key=priv_b64
@@ -184,12 +234,12 @@ def _assignment(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | No
         return None
     lower, upper, digit = char_classes(value)
     if prose:  # "the password is …": only a value no English word looks like
-        symbols = any(not ch.isalnum() for ch in value)
+        symbols = not value.isalnum()
         mixed_case = lower and upper and not value.istitle()
         if not ((digit or symbols or mixed_case) and (lower or upper)):
             return None
         return start, end, capped_score(value, 0.7), kind
-    if any(ch.isspace() for ch in value):
+    if _SPACE.search(value) is not None:
         score = 0.4
     elif UUID.fullmatch(value):
         score = 0.55
@@ -217,9 +267,16 @@ def _assignment(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | No
     return start, end, capped_score(value, score), kind
 
 
-def assignment_at(text: str, lower: str, key_start: int) -> tuple[int, int, float, str] | None:
+_TRAILING = frozenset(".,;:)]}>")
+_SPACE = re.compile(r"\s")
+
+
+def assignment_at(
+    text: str, lower: str, key_start: int, runs: ValueRuns | None = None
+) -> tuple[int, int, float, str] | None:
     """``(start, end, score, subtype)`` of the value assigned to the key starting at
-    ``key_start``, when the key names a credential and the value looks like one."""
+    ``key_start``, when the key names a credential and the value looks like one. Keys of
+    one text tried in ascending order share one ``runs`` (see :class:`ValueRuns`)."""
     m = _ASSIGN.match(text, key_start)
     if m is None and key_start > 0:
         if text[key_start - 1] == "<":
@@ -230,4 +287,4 @@ def assignment_at(text: str, lower: str, key_start: int) -> tuple[int, int, floa
             m = _NAME_VALUE.match(text, key_start)
         elif "machine" in lower[max(0, key_start - 200) : key_start]:
             m = _NETRC_VALUE.match(text, key_start)
-    return None if m is None else _assignment(text, m)
+    return None if m is None else _assignment(text, m, runs)

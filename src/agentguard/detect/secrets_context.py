@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from agentguard.detect import prepass
 from agentguard.detect.prepass import PreparedText
-from agentguard.detect.secrets_assignments import assignment_at
+from agentguard.detect.secrets_assignments import ValueRuns, assignment_at
 from agentguard.detect.secrets_values import (
     EXAMPLE_SCORE,
     UUID,
@@ -130,14 +130,23 @@ _WINDOW = 160
 
 
 def _word_at(lower: str, pos: int) -> str:
+    """The run of letters around ``pos``; ``""`` when it is longer than any context word
+    can be (the scan stops there, so a long run of letters costs no more than a short one)."""
     start = pos
-    while start > 0 and "a" <= lower[start - 1] <= "z":
+    floor = max(0, pos - _MAX_WORD)
+    while start > floor and "a" <= lower[start - 1] <= "z":
         start -= 1
     end = pos
-    n = len(lower)
-    while end < n and "a" <= lower[end] <= "z":
+    ceiling = min(len(lower), pos + _MAX_WORD)
+    while end < ceiling and "a" <= lower[end] <= "z":
         end += 1
+    if end - start >= _MAX_WORD:
+        return ""
     return lower[start:end]
+
+
+#: no context word is this long (see _is_context_word)
+_MAX_WORD = 21
 
 
 def _is_context_word(word: str) -> bool:
@@ -173,26 +182,35 @@ def _looks_random(value: str) -> bool:
     return not decodes_to_text(value)
 
 
-def _entropy_near(text: str, hit: int, seen: set[int]) -> Iterator[tuple[int, int, float, str]]:
+def _window_end(text: str, hit: int) -> int:
+    """Where the window a context word at ``hit`` looks in ends: 160 characters on, or the
+    end of the second line after the word's, whichever comes first."""
     stop = min(len(text), hit + _WINDOW)
     line_end = hit
     for _ in range(3):  # this line and the two after it
-        line_end = text.find("\n", line_end + 1)
-        if line_end == -1 or line_end >= stop:
-            break
-    else:
-        stop = line_end
-    for start, end in _candidates(text, hit, stop):
-        if start in seen:
-            continue
-        seen.add(start)
-        value = text[start:end]
-        if not _looks_random(value.rstrip("=")):
-            continue
-        lead = text[max(0, hit - 40) : start]
-        if _NOT_SECRET_CONTEXT.search(lead) or value.startswith("pk_"):
-            continue
-        yield start, end, 0.6, "high_entropy"
+        line_end = text.find("\n", line_end + 1, stop)
+        if line_end == -1:
+            return stop
+    return line_end
+
+
+def _entropy_near(
+    text: str, hit: int, spans: list[tuple[int, int]], seen: set[int]
+) -> Iterator[tuple[int, int, float, str]]:
+    """High-entropy candidates starting in ``spans`` (the parts of the window of the context
+    word ending at ``hit`` that no earlier word's window covered), judged once each."""
+    for lo, stop in spans:
+        for start, end in _candidates(text, lo, stop):
+            if start in seen:
+                continue
+            seen.add(start)
+            value = text[start:end]
+            if not _looks_random(value.rstrip("=")):
+                continue
+            lead = text[max(0, hit - 40) : start]
+            if _NOT_SECRET_CONTEXT.search(lead) or value.startswith("pk_"):
+                continue
+            yield start, end, 0.6, "high_entropy"
 
 
 def _candidates(text: str, lo: int, stop: int) -> Iterator[tuple[int, int]]:
@@ -222,7 +240,9 @@ def scan_context(prepared: PreparedText) -> Iterator[tuple[int, int, float, str,
         return
     text, lower = prepared.text, prepared.low
     keys_done: set[int] = set()
+    runs = ValueRuns(text)
     entropy_seen: set[int] = set()
+    covered = (0, 0)  # the span of text the windows of earlier context words covered
     for pos, word in hits:
         # key = value, with the key containing the context word
         key_start = pos
@@ -230,7 +250,7 @@ def scan_context(prepared: PreparedText) -> Iterator[tuple[int, int, float, str,
             key_start -= 1
         if key_start not in keys_done:
             keys_done.add(key_start)
-            if (found := assignment_at(text, lower, key_start)) is not None:
+            if (found := assignment_at(text, lower, key_start, runs)) is not None:
                 yield (*found, 2)
         if word == "bearer":
             bm = _BEARER.match(text, pos)
@@ -248,7 +268,20 @@ def scan_context(prepared: PreparedText) -> Iterator[tuple[int, int, float, str,
                 yield (*found, 2)
             continue
         if _is_context_word(_word_at(lower, pos)):
-            for s, e, sc, st in _entropy_near(text, pos + len(word), entropy_seen):
+            # windows of nearby words overlap: only the part no earlier window covered is
+            # read again (its candidates are the same whichever word reads them)
+            hit = pos + len(word)
+            stop = _window_end(text, hit)
+            spans = []
+            if hit < covered[0]:
+                spans.append((hit, min(stop, covered[0])))
+            if stop > covered[1]:
+                spans.append((max(hit, covered[1]), stop))
+            if hit <= covered[1] and stop >= covered[0]:
+                covered = (min(covered[0], hit), max(covered[1], stop))
+            else:
+                covered = (hit, stop)
+            for s, e, sc, st in _entropy_near(text, hit, spans, entropy_seen):
                 yield s, e, sc, st, 3
 
 

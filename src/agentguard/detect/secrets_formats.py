@@ -7,6 +7,7 @@ when the block sits in a service-account JSON); :func:`scan_url_passwords`: the 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
@@ -23,12 +24,32 @@ _PEM_LABEL = r"[A-Z0-9 ]{0,30}PRIVATE KEY(?: BLOCK)?"
 _PEM_BEGIN_ANCHOR = "-" * 5 + "BEGIN "
 #: a literal prefix (not ``-{5}``) so the scan is a fast substring search
 _PEM_BEGIN = re.compile(re.escape(_PEM_BEGIN_ANCHOR) + "(" + _PEM_LABEL + r")-{5}")
+_PEM_END_ANCHOR = "-" * 5 + "END "
+#: an END line; its label is all between "END " and the dashes, so one per place
+_PEM_END = re.compile(re.escape(_PEM_END_ANCHOR) + "(" + _PEM_LABEL + r")-{5}")
 _PEM_BODY_CHARS = re.compile(r"[A-Za-z0-9+/=]")
-_PEM_TRUNCATED_BODY = re.compile(r"(?:[A-Za-z0-9+/=:,\- ]|\\n|\\r|\r?\n){0,20000}")
+#: the longest body a block is read with (an end marker further away does not close it)
+_PEM_MAX_BODY = 20000
+_PEM_TRUNCATED_BODY = re.compile(r"(?:[A-Za-z0-9+/=:,\- ]|\\n|\\r|\r?\n){0,20000}+")
 _PEM_PLACEHOLDERS = ("EXAMPLE", "example", "...", "\u2026", "<", "${", "{{", "XXXX", "xxxx")
 _GCP_KEY_BEFORE = re.compile(r"\"private_key\"\s*:\s*\"$")
 _GCP_CONTEXT = ("service_account", "gserviceaccount.com", "private_key_id", "client_email")
 _PEM_PROBE = prepass.literal(_PEM_BEGIN_ANCHOR)
+
+
+def _end_markers(text: str) -> dict[str, tuple[list[int], list[tuple[int, int]]]]:
+    """The END lines of ``text`` by label: their starts, and their spans, in order. Found in
+    one pass, so a text of many BEGIN lines does not search for an END line from each."""
+    out: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
+    pos = text.find(_PEM_END_ANCHOR)
+    while pos != -1:
+        m = _PEM_END.match(text, pos)
+        if m is not None:
+            starts, spans = out.setdefault(m.group(1), ([], []))
+            starts.append(m.start())
+            spans.append(m.span())
+        pos = text.find(_PEM_END_ANCHOR, pos + 1)
+    return out
 
 
 def scan_private_keys(prepared: PreparedText) -> Iterator[tuple[int, int, float, str]]:
@@ -36,13 +57,20 @@ def scan_private_keys(prepared: PreparedText) -> Iterator[tuple[int, int, float,
     if not prepared.positions(_PEM_PROBE):
         return
     text = prepared.text
+    ends = _end_markers(text)
+    done = 0
     for m in matches_at(_PEM_BEGIN, text, prepared.positions(_PEM_PROBE)):
+        if m.start() < done:
+            continue  # a BEGIN line inside the block just reported belongs to it
         label = m.group(1)
-        end_marker = re.compile(r"-{5}END " + re.escape(label) + r"-{5}")
-        end = end_marker.search(text, m.end(), m.end() + 20000)
+        end = None
+        starts, spans = ends.get(label, ((), ()))
+        i = bisect.bisect_left(starts, m.end())  # the first END line of this label after it
+        if i < len(spans) and spans[i][1] <= m.end() + _PEM_MAX_BODY:
+            end = spans[i]
         if end is not None:
-            body = text[m.end() : end.start()]
-            stop = end.end()
+            body = text[m.end() : end[0]]
+            stop = end[1]
             full = 0.99
         else:
             tail = _PEM_TRUNCATED_BODY.match(text, m.end())
@@ -60,6 +88,7 @@ def scan_private_keys(prepared: PreparedText) -> Iterator[tuple[int, int, float,
             window = text[max(0, m.start() - 3000) : stop + 3000]
             if any(word in window for word in _GCP_CONTEXT):
                 subtype = "gcp_service_account"
+        done = stop
         yield m.start(), stop, score, subtype
 
 

@@ -59,6 +59,12 @@ class _Rule:
     bounded: bool = True
     #: pre-pass probe: every match of ``pattern`` starts where it fires
     probe: int = -1
+    #: for a pattern that reads a run of these characters from its start and can still fail
+    #: after it (a JWT header not followed by a dot): the starts up to the end of the run
+    #: fail the same way, and are skipped (``eyJeyJeyJ…`` costs one read, not one a start)
+    run: re.Pattern[str] | None = None
+    #: the literal every match starts with, to find the starts without the pre-pass
+    literal: str = ""
 
 
 _TAIL_GUARD = r"(?![A-Za-z0-9_\-])"
@@ -229,10 +235,12 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _Rule(
         "jwt",
-        re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{2,}\.[A-Za-z0-9_\-]*" + _TAIL_GUARD),
+        re.compile(r"eyJ[A-Za-z0-9_\-]{10,}+\.[A-Za-z0-9_\-]{2,}+\.[A-Za-z0-9_\-]*" + _TAIL_GUARD),
         0.92,
         check=check_jwt,
         probe=prepass.probe(Literal("eyJ")),
+        run=re.compile(r"[A-Za-z0-9_\-]*"),
+        literal="eyJ",
     ),
     # Azure writes these keys in this case; a literal prefix keeps the scan cheap
     _Rule(
@@ -319,6 +327,36 @@ def _aws_secret_near(text: str, start: int, end: int) -> Iterator[tuple[int, int
             yield lo + m.start(), lo + m.end(), capped_score(value, 0.9), "aws_secret_key"
 
 
+def _skipping(rule: _Rule, text: str, starts: list[int] | None) -> Iterator[re.Match[str]]:
+    """What :func:`matches_at` yields for ``rule``, skipping after a failed try the other
+    starts inside the run of ``rule.run`` characters it read (they fail the same way: what
+    follows the run is the same, and the run before it only shorter)."""
+    assert rule.run is not None
+    if starts is None:
+        starts = _occurrences(text, rule.literal)
+    match, run = rule.pattern.match, rule.run.match
+    done = 0
+    for start in starts:
+        if start < done:
+            continue
+        m = match(text, start)
+        if m is not None:
+            yield m
+            done = m.end() if m.end() > start else start + 1
+        else:
+            read = run(text, start)
+            done = read.end() if read is not None and read.end() > start else start + 1
+
+
+def _occurrences(text: str, literal: str) -> list[int]:
+    out = []
+    pos = text.find(literal)
+    while pos != -1:
+        out.append(pos)
+        pos = text.find(literal, pos + 1)
+    return out
+
+
 #: the pre-pass probes every finding of :func:`scan_vendor` starts at
 PROBES = frozenset({*_RULES_OF, _DISCORD_PROBE, _TELEGRAM_PROBE})
 
@@ -336,7 +374,12 @@ def scan_vendor(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, 
         starts = prepared.starts(rule.probe)
         if rule.anchors and not any(anchor in text for anchor in rule.anchors):
             continue
-        for m in matches_at(rule.pattern, text, starts):
+        tries = (
+            matches_at(rule.pattern, text, starts)
+            if rule.run is None
+            else _skipping(rule, text, starts)
+        )
+        for m in tries:
             start, end = m.span(rule.group)
             if rule.bounded and not boundary_before(text, m.start()):
                 continue

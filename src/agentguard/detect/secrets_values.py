@@ -19,7 +19,13 @@ EXAMPLE_SCORE = 0.2
 
 #: characters of a word (``\w`` in ASCII): a secret must not follow one of them
 WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-_B64 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_B64_OR_PAD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+DIGITS = frozenset("0123456789")
+# The heuristics below look at every character of a value: each is a few C-level passes
+# (set operations, str methods, one regex), never a Python loop per character, so a long
+# value costs little more than a short one.
 
 _EXAMPLE_MARKERS = (
     "example",
@@ -143,7 +149,7 @@ def b64_utf8(value: str) -> str | None:
 
 def b64_text(value: str) -> str | None:
     """The printable text a base64 value encodes, or None."""
-    if len(value) < 8 or len(value) % 4 or not all(ch in _B64 or ch == "=" for ch in value):
+    if len(value) < 8 or len(value) % 4 or not _B64_OR_PAD.issuperset(value):
         return None
     decoded = b64_utf8(value)
     return decoded if decoded is not None and decoded.isprintable() else None
@@ -160,22 +166,24 @@ def decodes_to_text(value: str) -> bool:
         decoded = raw.decode("ascii")
     except UnicodeDecodeError:
         return False
-    printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\n\t")
-    letters = sum(1 for ch in decoded if ch.isalpha() or ch == " ")
-    return printable == len(decoded) and letters * 10 >= len(decoded) * 6
+    if not decoded.translate(_NO_NEWLINE_OR_TAB).isprintable():
+        return False
+    letters = len(decoded) - len(decoded.translate(_NO_LETTER_OR_SPACE))
+    return letters * 10 >= len(decoded) * 6
+
+
+_NO_NEWLINE_OR_TAB = str.maketrans("", "", "\n\t")
+_NO_LETTER_OR_SPACE = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz ")
 
 
 def char_classes(value: str) -> tuple[bool, bool, bool]:
     """Whether ``value`` holds ASCII lower-case letters, upper-case letters, digits."""
-    lower = upper = digit = False
-    for ch in value:
-        if "a" <= ch <= "z":
-            lower = True
-        elif "A" <= ch <= "Z":
-            upper = True
-        elif "0" <= ch <= "9":
-            digit = True
-    return lower, upper, digit
+    chars = set(value)
+    return (
+        not _LOWER.isdisjoint(chars),
+        not _UPPER.isdisjoint(chars),
+        not DIGITS.isdisjoint(chars),
+    )
 
 
 def capped_score(value: str, score: float) -> float:
@@ -194,17 +202,15 @@ KEY_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
-_VOWELS = frozenset("aeiouyAEIOUY")
-
-
 def wordlike(value: str) -> float:
     """The share of ``value`` made of word-like parts (two or more letters with a vowel)
     once split like an identifier: 1.0 for ``someVariableName``, ~0.3 for random text."""
     if not value:
         return 0.0
-    words = sum(
-        len(part)
-        for part in KEY_PARTS.findall(value)
-        if len(part) >= 2 and part.isalpha() and not _VOWELS.isdisjoint(part)
-    )
-    return words / len(value)
+    # the parts, one space between them; then the letter-only ones of two or more letters
+    # with a vowel (KEY_PARTS gives ASCII letters or digits, so isalpha is [A-Za-z])
+    parts = " ".join(KEY_PARTS.findall(value))
+    return sum(map(len, _WORD_PART.findall(parts))) / len(value)
+
+
+_WORD_PART = re.compile(r"(?<!\S)(?=[A-Za-z]*[AEIOUYaeiouy])[A-Za-z]{2,}(?!\S)")

@@ -72,7 +72,9 @@ and infixes cost one literal scan each; shouting one ``bytes.translate`` and a p
 anchored on two capitals. On stdlib docstring prose, one core shared with other work:
 17–20 MB/s in 2.6 KB documents, 13–15 MB/s in 0.7 KB ones, 50–70 µs for a 1 KB text (the
 pii family measured 22–26 MB/s beside it). Work per finding is bounded (context for the
-first :data:`MAX_SCORED` hits; the rest keep their base score), so dense input stays linear.
+first :data:`MAX_SCORED` hits, the rest keep their base score; a backtick span is looked up
+among the text's newlines and backticks, found once), and shouting's SQL check reads each
+line once, so dense input stays linear.
 
 Known limits: English only (“af” is also Danish and Dutch; “af en toe” is excused, other
 sentences are not); no sense disambiguation beyond the flags and safe phrases (“the cock

@@ -53,12 +53,14 @@ def _quoted(text: str, start: int, end: int) -> bool:
     return before in _OPEN_QUOTES and bool(before) and any(c in _CLOSE_QUOTES for c in after)
 
 
-def _in_backticks(text: str, start: int, end: int) -> bool:
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    if line_end == -1:
-        line_end = len(text)
-    return text.count("`", line_start, start) % 2 == 1 and "`" in text[end:line_end]
+def _positions(text: str, needle: str, step: int) -> list[int]:
+    """Where ``needle`` occurs in ``text``, each search going on ``step`` past the last."""
+    out: list[int] = []
+    pos = text.find(needle)
+    while pos != -1:
+        out.append(pos)
+        pos = text.find(needle, pos + step)
+    return out
 
 
 def _identifier(text: str, start: int, end: int) -> bool:
@@ -104,24 +106,39 @@ def _safe(norm: str, start: int, end: int, canonical: str) -> bool:
 
 
 class Context:
-    """One text being scored: the original, its normalised view, and where fenced code
-    blocks (three backticks) open and close."""
+    """One text being scored: the original, its normalised view, where fenced code blocks
+    (three backticks) open and close, and where its newlines and backticks are (found once,
+    so a hit on a long line looks its line up instead of reading it)."""
 
     def __init__(self, text: str, norm: str) -> None:
         self.text = text
         self.norm = norm
-        fences: list[int] = []
-        pos = text.find("```")
-        while pos != -1:
-            fences.append(pos)
-            pos = text.find("```", pos + 3)
-        self._fences = fences
+        self._fences = _positions(text, "```", 3)
+        self._newlines: list[int] | None = None
+        self._backticks: list[int] | None = None
 
     def in_code(self, start: int, end: int) -> bool:
         """Inside a fenced block or a backtick span on one line."""
         if self._fences and bisect.bisect_left(self._fences, start) % 2 == 1:
             return True
-        return _in_backticks(self.text, start, end)
+        return self._in_backticks(start, end)
+
+    def _in_backticks(self, start: int, end: int) -> bool:
+        """An odd number of backticks between the line's start and ``start``, and one more
+        between ``end`` and the line's end."""
+        if "`" not in self.text:
+            return False
+        if self._newlines is None or self._backticks is None:
+            self._newlines = _positions(self.text, "\n", 1)
+            self._backticks = _positions(self.text, "`", 1)
+        newlines, ticks = self._newlines, self._backticks
+        i = bisect.bisect_left(newlines, start)  # newlines before start: newlines[:i]
+        line_start = newlines[i - 1] + 1 if i else 0
+        j = bisect.bisect_left(newlines, end)
+        line_end = newlines[j] if j < len(newlines) else len(self.text)
+        before = bisect.bisect_left(ticks, start) - bisect.bisect_left(ticks, line_start)
+        after = bisect.bisect_left(ticks, line_end) - bisect.bisect_left(ticks, end)
+        return before % 2 == 1 and after > 0
 
     def score(self, hit: Hit, start: int, end: int) -> float:
         """The score of ``hit`` (``norm[hit.start:hit.end]``, ``text[start:end]`` in the

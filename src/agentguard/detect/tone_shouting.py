@@ -47,10 +47,29 @@ _LEGAL = re.compile(
 )
 #: the score of shouting in legal boilerplate (PROVIDED AS IS, WITHOUT WARRANTY …)
 LEGAL_SCORE = 0.25
-#: capitals that are code, not a voice: SQL, PEM armour (-----END RSA PRIVATE KEY-----)
-_CODE = re.compile(
-    r"\b(?:SELECT|INSERT|UPDATE|DELETE|UNION)\b.*\b(?:FROM|INTO|SET|WHERE|SELECT)\b|-----"
-)
+#: capitals that are code, not a voice: SQL (a statement word, then a clause word later on
+#: the same line), PEM armour (-----END RSA PRIVATE KEY-----)
+_SQL_VERB = re.compile(r"\b(?:SELECT|INSERT|UPDATE|DELETE|UNION)\b")
+_SQL_CLAUSE = re.compile(r"\b(?:FROM|INTO|SET|WHERE|SELECT)\b")
+
+
+def _is_code(text: str, lo: int, hi: int) -> bool:
+    """Whether ``text[lo:hi]`` holds SQL or PEM armour. Only the first statement word of a
+    line is followed to a clause word (a later one sees less of the same line), so each
+    line is read once however many statement words it has (``UNION UNION UNION …``)."""
+    if text.find("-----", lo, hi) >= 0:
+        return True
+    pos = lo
+    while (verb := _SQL_VERB.search(text, pos, hi)) is not None:
+        line_end = text.find("\n", verb.end(), hi)
+        if line_end < 0:
+            line_end = hi
+        if _SQL_CLAUSE.search(text, verb.end(), line_end) is not None:
+            return True
+        pos = line_end + 1
+        if pos >= hi:
+            break
+    return False
 
 
 @lru_cache(maxsize=16)
@@ -62,7 +81,7 @@ def _caps_run(min_words: int) -> re.Pattern[bytes]:
     # has a character before it; capitals inside a mixed-case word (McDONALD) do not start
     # a run.
     word = rb"A[A']*(?![a0])"
-    more = rb"(?:[ 0]{1,6}" + word + rb"){%d,}" % (min_words - 1)
+    more = rb"(?:[ 0]{1,6}" + word + rb"){%d,}+" % (min_words - 1)
     return re.compile(rb"AA(?<= AA)[A']*(?![a0])" + more)
 
 
@@ -83,7 +102,7 @@ def shouting_runs(text: str, min_words: int) -> list[tuple[int, int, float]]:
         counted = sum(_shouted(w.group()) for w in words)
         if counted < min_words:
             continue
-        if _CODE.search(text, max(0, start - 5), end + 5):
+        if _is_code(text, max(0, start - 5), min(len(text), end + 5)):
             continue
         gaps = [text[a.end() : b.start()] for a, b in itertools.pairwise(words)]
         if sum(bool(_LIST_SEPARATOR.search(g)) for g in gaps) * 2 > len(gaps):

@@ -14,13 +14,14 @@ character (so offsets hold), lower-cased as bytes, and each of those characters 
 * everything else (punctuation, symbols, emoji, other scripts) becomes a space, a word
   boundary.
 
-Each distinct non-ASCII character is folded once per process (a bounded cache); the work
-per text is a few C-level passes plus a step per non-ASCII character.
+Each distinct character is folded once per process (a bounded cache); the work per text is
+two ``str.translate`` passes and a step per run of removed characters.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -69,16 +70,32 @@ def fold_char(ch: str) -> str | None:
 
 
 class _FoldTable(dict[int, str | None]):
-    """Folded characters by code point: each new one is folded once and remembered."""
+    """The normalised form of each character by code point, for ``str.translate``: an ASCII
+    character lower-cased, any other folded (``None``: removed); each new one is worked out
+    once and remembered."""
 
     def __missing__(self, code: int) -> str | None:
-        folded = fold_char(chr(code))
+        folded = chr(code).lower() if code < 128 else fold_char(chr(code))
         if len(self) < _CACHE_LIMIT:
             self[code] = folded
         return folded
 
 
+class _RemovedTable(dict[int, str]):
+    """For ``str.translate``: each character that :data:`_FOLD` removes becomes
+    :data:`_REMOVED`, any other one a space (so removed runs can be found in one search)."""
+
+    def __missing__(self, code: int) -> str:
+        marked = _REMOVED if _FOLD[code] is None else " "
+        if len(self) < _CACHE_LIMIT:
+            self[code] = marked
+        return marked
+
+
 _FOLD = _FoldTable()
+_MARKS = _RemovedTable()
+_REMOVED = "\x00"
+_REMOVED_RUN = re.compile("\x00+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,26 +149,11 @@ def normalize(text: str) -> Normalized:
     """Lower-case ``text`` and fold it to ASCII (see the module docstring)."""
     if text.isascii():
         return Normalized(text.lower())
-    # encoding with "replace" keeps one byte per character, so offsets hold; only the
-    # positions of "?" need a look, to fold the characters that were not ASCII
-    raw = text.encode("ascii", "replace")
-    out = bytearray(raw.lower())
-    removed: list[int] = []
-    pos = raw.find(b"?")
-    while pos != -1:
-        if text[pos] != "?":
-            folded = _FOLD[ord(text[pos])]
-            if folded is None:
-                removed.append(pos)
-            else:
-                out[pos] = ord(folded)
-        pos = raw.find(b"?", pos + 1)
-    if not removed:
-        return Normalized(out.decode("ascii"))
-    kept = bytearray()
-    last = 0
-    for pos in removed:
-        kept += out[last:pos]
-        last = pos + 1
-    kept += out[last:]
-    return Normalized(kept.decode("ascii"), OffsetMap.from_removals([(p, 1) for p in removed]))
+    # one C-level pass through a table of folded characters (each worked out once per
+    # process); removed characters are then found, a run at a time, in a second pass
+    folded = text.translate(_FOLD)
+    if len(folded) == len(text):
+        return Normalized(folded)
+    marks = text.translate(_MARKS)
+    removals = [(m.start(), m.end() - m.start()) for m in _REMOVED_RUN.finditer(marks)]
+    return Normalized(folded, OffsetMap.from_removals(removals))

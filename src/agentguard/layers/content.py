@@ -12,7 +12,7 @@ finding types and the detector — never the content.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +67,10 @@ class ContentLayer:
 
     name = NAME
 
-    def __init__(self, policy: LoadedPolicy) -> None:
+    def __init__(self, policy: LoadedPolicy, key: Callable[[], bytes] | None = None) -> None:
+        #: the key of ``hash`` redaction tags (the store's, so tags match the audit log's
+        #: and stay the same across processes); None: this process's random key
+        self._key = key
         rules = [
             _Rule(
                 index + 1,
@@ -87,6 +90,9 @@ class ContentLayer:
             self._outbound[tool] = tuple(r for r in mine if r.spec.scan == "outbound")
             self._results[tool] = tuple(r for r in mine if r.spec.scan == "results")
             self._fields[tool] = tuple(spec.outbound)
+
+    def _tag_key(self) -> bytes | None:
+        return None if self._key is None else self._key()
 
     # ----------------------------------------------------------------- before
 
@@ -115,7 +121,7 @@ class ContentLayer:
             return Verdict(Step.DENY, reasons, stop_agent=True)
         if strongest == _STRENGTH["block"]:
             return Verdict(Step.DENY, reasons)
-        redacted = _apply_redactions(action.args, hits)
+        redacted = _apply_redactions(action.args, hits, self._tag_key())
         changed = action.with_changes(args=redacted) if redacted is not action.args else None
         if strongest == _STRENGTH["flag_for_review"]:
             return Verdict(Step.HOLD, reasons, changed)
@@ -137,7 +143,7 @@ class ContentLayer:
             return ResultVerdict(
                 reasons, withhold=True, stop_agent=strongest == _STRENGTH["stop_agent"]
             )
-        changed = _apply_redactions(value, hits)
+        changed = _apply_redactions(value, hits, self._tag_key())
         changed = _apply_wraps(changed, hits, action.tool)
         return ResultVerdict(reasons, result=changed, replaced=True)
 
@@ -199,7 +205,7 @@ def _reason(hit: _Hit, tool: str) -> Reason:
     return Reason(NAME, code, message)
 
 
-def _apply_redactions(value: Any, hits: Sequence[_Hit]) -> Any:
+def _apply_redactions(value: Any, hits: Sequence[_Hit], key: bytes | None) -> Any:
     by_path: dict[Path, list[Finding]] = {}
     styles: dict[Path, str] = {}
     for hit in hits:
@@ -215,7 +221,7 @@ def _apply_redactions(value: Any, hits: Sequence[_Hit]) -> Any:
             return text
         # Zero-width findings (a missing disclaimer) have nothing to cut out.
         spans = [f for f in findings if f.end > f.start]
-        return redact(text, spans, styles[path]) if spans else text  # type: ignore[arg-type]
+        return redact(text, spans, styles[path], key=key) if spans else text  # type: ignore[arg-type]
 
     return replace_strings(value, change)
 
@@ -255,4 +261,8 @@ def rules_for(policy: LoadedPolicy, tool: str) -> Mapping[str, list[int]]:
     return out
 
 
-register(LayerSpec(NAME, 700, lambda ctx: ContentLayer(ctx.policy), ContentBlocked))
+register(
+    LayerSpec(
+        NAME, 700, lambda ctx: ContentLayer(ctx.policy, ctx.store.fingerprint_key), ContentBlocked
+    )
+)
