@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from tests.receivers import Receiver, receivers
 
 from agentguard import Guard
 from agentguard.cli import starter_policy_text
@@ -103,3 +104,29 @@ def _load_example(name: str) -> ModuleType:
 def load_example() -> Callable[[str], ModuleType]:
     """Imports ``examples/<name>/run.py`` (examples are scripts, not a package)."""
     return _load_example
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy variables: a request to 127.0.0.1 must not go anywhere else."""
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def receiver_factory(no_proxy: None) -> Iterator[Callable[[], Receiver]]:
+    """Makes real HTTP receivers on 127.0.0.1 (see tests/receivers.py)."""
+    with receivers() as make:
+        yield make
+
+
+@pytest.fixture
+def receiver(receiver_factory: Callable[[], Receiver]) -> Receiver:
+    return receiver_factory()

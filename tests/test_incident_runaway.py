@@ -7,11 +7,19 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from tests.receivers import Receiver
+
+from agentguard.clock import ManualClock
+from agentguard.monitor import verify_signature
+from agentguard.monitor.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+SECRET = "whsec-oncall-0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +51,47 @@ def test_fifty_drafts_publish_five_and_the_rest_are_held(
 
 
 def test_the_looping_research_agent_is_stopped_within_budget_and_stays_stopped(
-    research: ModuleType, tmp_path: Path
+    research: ModuleType,
+    tmp_path: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("AGENTGUARD_WEBHOOK_SECRET", SECRET)
     db = tmp_path / "agentguard.db"
-    outcome = research.run(f"sqlite:///{db}", say=lambda _: None)
+    clock = ManualClock()
+    outcome = research.run(
+        f"sqlite:///{db}", say=lambda _: None, webhook=f"{receiver.url}/oncall", clock=clock
+    )
     assert outcome.stopped_by == "breakers.loop_detected"
     # the same query the 10th time within a minute, three queries in turn: the 28th call
     assert outcome.executed == 27
     assert outcome.spent <= Decimal("10.00")
     assert outcome.stays_stopped
+    # the on-call webhook got the alert (delivered before run() returned), signed
+    [got] = receiver.taken()
+    assert got.path == "/oncall"
+    assert verify_signature(
+        SECRET,
+        got.headers[TIMESTAMP_HEADER],
+        got.body,
+        got.headers[SIGNATURE_HEADER],
+        now=clock.now(),
+        tolerance=timedelta(hours=2),  # the replay's clock ran on an hour after the alert
+    )
+    alert = got.json()
+    assert (alert["rule"], alert["severity"], alert["agent"]) == (
+        "loop_detected",
+        "critical",
+        "research_agent",
+    )
+    assert verify_signature("not-the-secret", got.headers[TIMESTAMP_HEADER], got.body,
+                            got.headers[SIGNATURE_HEADER], now=clock.now(),
+                            tolerance=timedelta(hours=2)) is False  # fmt: skip
     logged = records(db)
     kills = [r for r in logged if r["kind"] == "control" and r["decision"] == "kill"]
     assert len(kills) == 1
     assert sum(1 for r in logged if r.get("status") == "executed") == 27
+    assert [r["metadata"]["rule"] for r in logged if r["action"] == "agentguard.alert"] == [
+        "loop_detected"
+    ]
+    assert len([r for r in logged if r["action"] == "agentguard.incident.open"]) == 1

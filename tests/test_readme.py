@@ -173,6 +173,15 @@ def test_shell_block_runs_with_exit_0(block: Block, tmp_path: Path) -> None:
 #: the fragment's first section
 FRAGMENT_TOOLS = {
     "breakers": "tools:\n  call_api: {input: {q: {type: string}}}\n",
+    "alerts": """\
+tools:
+  call_api: {input: {q: {type: string}}, cost: 0.01}
+roles:
+  researcher: {allow: [call_api]}
+agents:
+  research_agent: {roles: [researcher]}
+  support_agent: {roles: [researcher]}
+""",
     "limits": """\
 tools:
   send_email: {input: {to: {type: string}, body: {type: string}}}

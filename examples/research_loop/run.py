@@ -5,7 +5,8 @@
 A research agent keeps re-asking the same handful of queries (the loop that cost $847).
 The guard detects the loop, stops the agent (its kill switch, in every process on the
 store) and keeps spend far inside the hourly budget; nothing runs again until a person
-resumes the agent. Time is simulated: one call every 0.36 s, the pace of 10,000 an hour.
+resumes the agent, and the on-call person is alerted (a log line; with ``webhook=``, also
+a signed POST). Time is simulated: one call every 0.36 s, the pace of 10,000 an hour.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 from agentguard import AgentStopped, Denied, Guard
 from agentguard.clock import ManualClock
+from agentguard.policy import parse_policy
 
 HERE = Path(__file__).resolve().parent
 PRICE = Decimal("0.085")
@@ -40,9 +42,23 @@ class Outcome:
         return PRICE * self.executed
 
 
-def run(store: str, say: Any = print, calls: int = 10_000) -> Outcome:
-    clock = ManualClock()
-    guard = Guard.from_file(HERE / "policy.yaml", store, clock=clock)
+def run(
+    store: str,
+    say: Any = print,
+    calls: int = 10_000,
+    *,
+    webhook: str | None = None,
+    clock: ManualClock | None = None,
+) -> Outcome:
+    """Replay the incident on ``store``. ``webhook``: also POST alerts there, signed with
+    the secret in ``$AGENTGUARD_WEBHOOK_SECRET``."""
+    clock = clock or ManualClock()
+    text = (HERE / "policy.yaml").read_text(encoding="utf-8")
+    if webhook is not None:
+        entry = f'  - {{webhook: "{webhook}", secret_env: AGENTGUARD_WEBHOOK_SECRET}}\n'
+        text = text.replace("notify:\n", "notify:\n" + entry, 1)
+    policy = parse_policy(text, source=str(HERE / "policy.yaml"))
+    guard = Guard(policy, store, clock=clock)
     outcome = Outcome()
 
     @guard.tool()
@@ -65,7 +81,7 @@ def run(store: str, say: Any = print, calls: int = 10_000) -> Outcome:
         agent.call("call_api", query="one more, an hour later")
     except AgentStopped:
         outcome.stays_stopped = True
-    guard.close()
+    guard.close()  # delivers the alerts still queued
     return outcome
 
 

@@ -9,6 +9,7 @@ audit log either way.
     guard = Guard.from_file("policy.yaml")
 """
 
+from agentguard.cost import Cost
 from agentguard.errors import (
     AccessDenied,
     AgentGuardError,
@@ -41,6 +42,7 @@ __all__ = [
     "AuditWriteFailed",
     "CircuitOpen",
     "ContentBlocked",
+    "Cost",
     "Decision",
     "Denied",
     "Guard",

@@ -744,6 +744,43 @@ def resume(
     out.print(f"resumed {scope} {target}", markup=False)
 
 
+@app.command()
+def signal(
+    name: Annotated[str, typer.Argument(help="The signal, as alert rules name it: signal NAME.")],
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="The agent it is about (defined in the policy).")
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", help="The customer or resource (recorded as a keyed tag)."),
+    ] = None,
+    policy: PolicyOpt = DEFAULT_POLICY,
+    store: StoreOpt = DEFAULT_URL,
+) -> None:
+    """Report an external signal (a customer complaint …) to the policy's `signal NAME`
+    alert rules; it is recorded in the audit log, and notifications are delivered before
+    the command returns."""
+    from agentguard.guard import Guard
+
+    loaded = _policy(policy)
+    db = _existing_store(store)
+
+    def report() -> list[str]:
+        guard = Guard(loaded, db)
+        try:
+            return guard.signal(name, agent=agent, subject=subject, by=_operator())
+        finally:
+            guard.close()  # delivers what the rules notified (up to 10 s)
+
+    try:
+        done = _guarded(report)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    out.print(f"signal {name} recorded", markup=False)
+    for line in done or ["no alert rule listens for it"]:
+        out.print(f"  {line}", markup=False)
+
+
 def _operator() -> str:
     import getpass
 

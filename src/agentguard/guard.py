@@ -21,19 +21,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from agentguard import control
-from agentguard.audit import Verification
+from agentguard.audit import AuditEntry, Verification
 from agentguard.audit_record import PreparedRecord, RecordBuilder
 from agentguard.checkpointer import Checkpointer
 from agentguard.clock import Clock, SystemClock
+from agentguard.cost import Cost, book
 from agentguard.detect.base import Detector
 from agentguard.errors import (
     AgentGuardError,
@@ -55,6 +59,7 @@ from agentguard.pipeline import (
     Pipeline,
     Reason,
     ResultReview,
+    SignalReport,
 )
 from agentguard.policy import LoadedPolicy, load_policy
 from agentguard.policy.content import QualityFunction
@@ -63,6 +68,7 @@ from agentguard.store.base import Kill
 from agentguard.tools import ToolFunction, describe_function
 
 F = TypeVar("F", bound=Callable[..., Any])
+_SIGNAL_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 
 
 class Guard:
@@ -395,7 +401,14 @@ class Guard:
         result: Any,
         prepared: PreparedRecord,
     ) -> Any:
-        """Pass the result through the result layers, audit it, and return it or raise."""
+        """Pass the result through the result layers, audit it, and return it or raise.
+        A :class:`~agentguard.cost.Cost` is unwrapped: its cost is booked, its result goes
+        on."""
+        spec = self.policy.model.tools.get(decision.action.tool)
+        reported = result if isinstance(result, Cost) else None
+        if reported is not None:
+            result = reported.result
+        cost = book(reported, spec.cost if spec else None, spec.price if spec else None).amount
         review: ResultReview = self.pipeline.review_result(decision.action, result)
         if review.withheld:
             if review.stop_agent:
@@ -408,7 +421,10 @@ class Guard:
                     decision.timings_ns,
                 )
             )
-            self._audit(withheld, timestamp, started, "withheld", output=result, prepared=prepared)
+            self._audit(
+                withheld, timestamp, started, "withheld", output=result, prepared=prepared,
+                cost=cost,
+            )  # fmt: skip
             raise ResultWithheld(withheld)
         if review.reasons:
             decision = self._records.scrub(
@@ -420,14 +436,17 @@ class Guard:
                 )
             )
         self._audit(
-            decision, timestamp, started, "executed", output=review.result, prepared=prepared
-        )
+            decision, timestamp, started, "executed", output=review.result, prepared=prepared,
+            cost=cost,
+        )  # fmt: skip
         return review.result
 
     def _stop(self, action: Action, reasons: Sequence[Reason]) -> None:
         """Set the agent's kill switch because a layer asked for it (a detector rule's
         ``stop_agent``, a detected loop)."""
-        stopping = [r for r in reasons if r.code.endswith(("stop_agent", "loop_detected"))]
+        stopping = [
+            r for r in reasons if r.code.endswith(("stop_agent", "loop_detected", "burst_detected"))
+        ]
         codes = ", ".join(sorted({r.code for r in stopping}))
         layers = ", ".join(sorted({r.layer for r in stopping})) or "a layer"
         tool = self._records.name(action.tool, kind="tool")
@@ -447,11 +466,11 @@ class Guard:
         output: Any = None,
         error: BaseException | str | None = None,
         prepared: PreparedRecord | None = None,
+        cost: Decimal | None = None,
     ) -> None:
-        """Write the one record of this action. Raises :class:`StoreUnavailable` (or, once
-        the tool has run, :class:`AuditWriteFailed`) when it cannot be committed."""
-        spec = self.policy.model.tools.get(decision.action.tool)
-        cost = spec.cost if spec is not None and status == "executed" else None
+        """Write the one record of this action (``cost``: what the call cost, when it ran).
+        Raises :class:`StoreUnavailable` (or, once the tool has run,
+        :class:`AuditWriteFailed`) when it cannot be committed."""
         entry = self._records.build(
             decision,
             timestamp,
@@ -576,13 +595,65 @@ class Guard:
         """Revoke a key by its id (the part after ``ag_``); it is refused from the next call."""
         return control.revoke_key(self.store, key_id, clock=self.clock)
 
+    def signal(
+        self,
+        name: str,
+        *,
+        agent: str | None = None,
+        subject: str | None = None,
+        by: str | None = None,
+    ) -> list[str]:
+        """Report an external signal (a customer complaint, a failed check …) to the alert
+        rules ``signal NAME``; recorded in the audit log whether or not a rule acts on it.
+        ``subject`` (a customer, a resource) is recorded as a keyed tag, never in clear.
+        Returns what the rules did, one line each (empty: no rule listens for ``name``)."""
+        if not isinstance(name, str) or not _SIGNAL_NAME.fullmatch(name):
+            raise ValueError(
+                "a signal's name is 1 to 100 letters, digits, '_', '-', '.' or ':' "
+                "(for example customer_complaint)"
+            )
+        if agent is not None and agent not in self.policy.model.agents:
+            raise AgentGuardError(
+                f"agent {self._records.name(agent, kind='agent')!r} is not defined in the policy",
+                code="signal.agent",
+            )
+        tag = None
+        if subject is not None:
+            digest = hmac.new(self._tag_key(), subject.encode("utf-8", "surrogatepass"), "sha256")
+            tag = f"[subject {digest.hexdigest()[:12]}]"
+        now = self.clock.now()
+        self.store.append(
+            AuditEntry(
+                timestamp=now,
+                kind="control",
+                agent_id=agent,
+                action="agentguard.signal",
+                decision="signal",
+                status="received",
+                metadata={"signal": name, "subject": tag, "by": by},
+            )
+        )
+        return self.pipeline.signal(SignalReport(name, now, agent, tag, by))
+
+    def flush_alerts(self, timeout: float | None = None) -> bool:
+        """Wait until every alert queued so far is delivered (or has failed for good);
+        False if ``timeout`` (seconds) passed first."""
+        done = True
+        for layer in self.pipeline.layers:
+            flush = getattr(layer, "flush", None)
+            if callable(flush):
+                done = bool(flush(timeout)) and done
+        return done
+
     def verify_audit(self) -> Verification:
         """Check the audit log's hash chain (see :func:`agentguard.audit.verify_chain`)."""
         return self.store.verify()
 
     def close(self) -> None:
-        """Write a last checkpoint of the log's head (when configured) and close the store."""
+        """Deliver queued alerts (up to 10 s), write a last checkpoint of the log's head (when
+        configured) and close the store."""
         try:
+            self.pipeline.close()
             if self._checkpointer is not None:
                 self._checkpointer.flush()
         finally:

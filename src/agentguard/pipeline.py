@@ -64,11 +64,16 @@ class Reason:
     message: str
     #: seconds until the same action may be admitted again (rate limits, open breakers)
     retry_after: float | None = None
+    #: what detectors found, as ``detector:TYPE`` (``pii:EMAIL``, ``secrets:SECRET``): types
+    #: only, never values (alert rules such as ``sensitive_data_detected`` read them)
+    findings: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"layer": self.layer, "code": self.code, "message": self.message}
         if self.retry_after is not None:
             out["retry_after"] = self.retry_after
+        if self.findings:
+            out["findings"] = list(self.findings)
         return out
 
 
@@ -233,6 +238,28 @@ class Observer(Protocol):
     def observe(self, observation: Observation) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SignalReport:
+    """An external signal (``agentguard signal customer_complaint --agent A``), told to
+    every layer that listens for signals (alert rules ``signal NAME``). ``subject`` is a
+    keyed tag of the subject, never the subject itself."""
+
+    name: str
+    at: datetime
+    agent: str | None = None
+    subject: str | None = None
+    by: str | None = None
+
+
+@runtime_checkable
+class SignalListener(Protocol):
+    """A layer that acts on external signals; returns what it did (one line each)."""
+
+    name: str
+
+    def receive_signal(self, signal: SignalReport) -> list[str]: ...
+
+
 @runtime_checkable
 class ResultLayer(Protocol):
     """A layer that also looks at what the tool returned, before the agent sees it."""
@@ -252,6 +279,9 @@ class Pipeline:
         )
         self.observers: tuple[Observer, ...] = tuple(
             layer for layer in self.layers if isinstance(layer, Observer)
+        )
+        self.listeners: tuple[SignalListener, ...] = tuple(
+            layer for layer in self.layers if isinstance(layer, SignalListener)
         )
 
     def evaluate(self, action: Action) -> Decision:
@@ -318,6 +348,29 @@ class Pipeline:
                 _log.error(
                     "the %s layer failed to observe an action (%s)", layer.name, type(exc).__name__
                 )
+
+    def signal(self, report: SignalReport) -> list[str]:
+        """Tell every layer that listens for signals; what they did, one line each. A
+        listener that fails is logged and the others still run."""
+        done: list[str] = []
+        for layer in self.listeners:
+            try:
+                done.extend(layer.receive_signal(report))
+            except Exception as exc:
+                _log.error(
+                    "the %s layer failed to act on a signal (%s)", layer.name, type(exc).__name__
+                )
+        return done
+
+    def close(self) -> None:
+        """Let layers that hold resources (an alert dispatcher's thread) finish and stop."""
+        for layer in self.layers:
+            close = getattr(layer, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:
+                    _log.error("the %s layer failed to close (%s)", layer.name, type(exc).__name__)
 
 
 _log = logging.getLogger("agentguard.pipeline")

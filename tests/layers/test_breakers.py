@@ -174,3 +174,107 @@ def test_an_error_rate_is_read_as_a_share() -> None:
     text = POLICY.split("breakers:")[0] + "breakers:\n  errors: {error_rate: 10%, within: 1m}\n"
     errors = parse_policy(text).model.breakers.errors  # type: ignore[union-attr]
     assert errors is not None and errors.error_rate == Decimal("0.1")
+
+
+LOOPS = """
+version: 1
+tools:
+  search: {input: {q: {type: string}}}
+  open_page: {input: {url: {type: string}}}
+  summarise: {input: {url: {type: string}}}
+roles:
+  all: {allow: [search, open_page, summarise]}
+agents:
+  research_agent: {roles: [all]}
+breakers:
+  loops:
+    within: 10m
+    cycles: 3
+    burst: {factor: 5, window: 1m, baseline: 1h, min_calls: 20}
+"""
+
+
+@pytest.fixture
+def looping(tmp_path: Path) -> Iterator[tuple[Guard, ManualClock]]:
+    clock = ManualClock()
+    with Guard(parse_policy(LOOPS), f"sqlite:///{tmp_path / 'ag.db'}", clock=clock) as guard:
+        guard.register(lambda q: [q], "search")
+        guard.register(lambda url: url, "open_page")
+        guard.register(lambda url: url[:5], "summarise")
+        yield guard, clock
+
+
+@pytest.mark.parametrize(
+    "cycle",
+    [
+        [("search", {"q": "x"}), ("open_page", {"url": "u"})],
+        [("search", {"q": "x"}), ("open_page", {"url": "u"}), ("summarise", {"url": "u"})],
+    ],
+)
+def test_a_short_cycle_of_calls_is_a_loop(
+    looping: tuple[Guard, ManualClock], cycle: list[tuple[str, dict[str, str]]]
+) -> None:
+    guard, clock = looping
+    agent = guard.agent("research_agent", session="s1")
+    made = 0
+    with pytest.raises(CircuitOpen) as caught:
+        for _ in range(10):
+            for tool, args in cycle:
+                agent.call(tool, **args)
+                made += 1
+                clock.advance(timedelta(seconds=1))
+    assert caught.value.code == "breakers.loop_detected"
+    assert "same cycle of calls" in caught.value.message
+    # the step search → open_page is made a third time in the third round: refused
+    assert made == 2 * len(cycle) + 1
+    with pytest.raises(AgentStopped):
+        agent.call("search", q="something else")
+
+
+def test_varied_work_is_not_a_cycle(looping: tuple[Guard, ManualClock]) -> None:
+    guard, clock = looping
+    agent = guard.agent("research_agent", session="s1")
+    for n in range(15):  # search → open → summarise, each round on another page
+        agent.call("search", q=f"topic {n}")
+        agent.call("open_page", url=f"https://example.org/{n}")
+        agent.call("summarise", url=f"https://example.org/{n}")
+        clock.advance(timedelta(seconds=30))
+
+
+def test_a_burst_far_above_the_sessions_own_pace_is_a_loop(
+    looping: tuple[Guard, ManualClock],
+) -> None:
+    guard, clock = looping
+    agent = guard.agent("research_agent", session="steady")
+    for n in range(30):  # an hour at one call every two minutes
+        agent.call("search", q=f"q{n}")
+        clock.advance(timedelta(minutes=2))
+    made = 0
+    with pytest.raises(CircuitOpen) as caught:
+        for n in range(100):  # then a call a second
+            agent.call("search", q=f"fast {n}")
+            made += 1
+            clock.advance(timedelta(seconds=1))
+    assert caught.value.code == "breakers.burst_detected"
+    assert made == 19  # the 20th call of the minute is min_calls, and 20 > 5 × 0.5
+    with pytest.raises(AgentStopped):
+        agent.call("search", q="after")
+
+
+def test_a_new_session_has_no_pace_to_burst_from(looping: tuple[Guard, ManualClock]) -> None:
+    guard, clock = looping
+    agent = guard.agent("research_agent", session="fresh")
+    for n in range(40):  # 40 calls in its first 40 seconds: no past pace to compare with
+        agent.call("search", q=f"q{n}")
+        clock.advance(timedelta(seconds=1))
+
+
+def test_a_loop_policy_must_say_what_a_loop_is() -> None:
+    text = LOOPS.replace(
+        "    cycles: 3\n    burst: {factor: 5, window: 1m, baseline: 1h, min_calls: 20}\n", ""
+    )
+    with pytest.raises(PolicyError, match="say what a loop is"):
+        parse_policy(text)
+    bad = LOOPS.replace("baseline: 1h", "baseline: 30s")
+    with pytest.raises(PolicyError, match="`baseline` must be longer than `window`"):
+        parse_policy(bad)

@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from tests.receivers import Receiver
 
 from agentguard.clock import ManualClock
 from agentguard.monitor import (
@@ -35,110 +35,10 @@ from agentguard.monitor import (
 )
 from agentguard.monitor.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
+pytestmark = pytest.mark.usefixtures("no_proxy")
+
 SECRET = "whsec-test-0123456789"
 START = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-# --- receivers ---------------------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    """An HTTP server on 127.0.0.1 that records each POST and answers from a script."""
-
-    url: str
-    requests: queue.Queue[Received] = field(default_factory=queue.Queue)
-    #: (status, headers) answered in order; after the script, 200
-    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    #: when set, the handler waits for it before answering (to provoke a timeout)
-    hold: threading.Event | None = None
-
-    def next_answer(self) -> tuple[int, dict[str, str]]:
-        return self.script.pop(0) if self.script else (200, {})
-
-    def taken(self) -> list[Received]:
-        out = []
-        while not self.requests.empty():
-            out.append(self.requests.get_nowait())
-        return out
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "http_proxy",
-        "https_proxy",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up (the timeout test) is expected, not an error
-
-
-@pytest.fixture
-def receiver_factory() -> Iterator[Callable[[], Receiver]]:
-    servers: list[tuple[ThreadingHTTPServer, threading.Thread, Receiver]] = []
-
-    def make() -> Receiver:
-        box: list[Receiver] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver = box[0]
-                length = int(self.headers.get("Content-Length", "0"))
-                body = self.rfile.read(length)
-                receiver.requests.put(Received(self.path, dict(self.headers.items()), body))
-                if receiver.hold is not None:
-                    receiver.hold.wait()
-                status, headers = receiver.next_answer()
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        server = _QuietServer(("127.0.0.1", 0), Handler)
-        receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}")
-        box.append(receiver)
-        thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-        thread.start()
-        servers.append((server, thread, receiver))
-        return receiver
-
-    yield make
-    for server, thread, receiver in servers:
-        if receiver.hold is not None:
-            receiver.hold.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@pytest.fixture
-def receiver(receiver_factory: Callable[[], Receiver]) -> Receiver:
-    return receiver_factory()
 
 
 @pytest.fixture

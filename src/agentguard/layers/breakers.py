@@ -7,9 +7,12 @@ Calls whose tool raised count as failures; ``errors`` failures (or a failure rat
 until ``cooldown`` has passed. Then it is half-open: ``trial_calls`` calls go through; a
 success closes it, a failure opens it again.
 
-**Loops.** The same call (tool and arguments) ``same_call`` times within ``within`` is a
-loop: the action is denied and the agent's kill switch is set, so the agent stays stopped,
-in every process, until a person runs ``agentguard resume``.
+**Loops.** The same call (tool and arguments) ``same_call`` times within ``within``; the
+same step of a cycle (this call right after that other call: A→B→A→B…) ``cycles`` times
+within ``within``; or a ``burst``, a session's pace far above its own past: each is a
+loop. The action is denied and the agent's kill switch is set, so the agent stays stopped,
+in every process, until a person runs ``agentguard resume``. Counts are in the store
+(every process); which call came last in a session is known to the process making it.
 
 ``guard.check`` (a dry run) reads breakers and counts nothing.
 """
@@ -20,7 +23,7 @@ import hashlib
 import hmac
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -30,12 +33,15 @@ from agentguard.clock import Clock
 from agentguard.errors import CircuitOpen
 from agentguard.layers.registry import LayerContext, LayerSpec, register
 from agentguard.pipeline import CONTINUE, Action, Observation, Reason, Step, Verdict
-from agentguard.policy.breakers import BreakersSection
+from agentguard.policy.breakers import BreakersSection, Burst
 from agentguard.policy.units import format_duration
 from agentguard.recordable import recordable
 from agentguard.store import Store, WindowRequest
+from agentguard.store.base import MAX_AMOUNT
 
 NAME = "breakers"
+#: sessions whose last call (and first call) this process remembers, at most
+_MAX_SESSIONS = 100_000
 _log = logging.getLogger("agentguard.breakers")
 
 
@@ -63,6 +69,10 @@ class BreakerLayer:
                 trial_calls=errors.trial_calls,
             )
         self._trials: dict[str, list[str]] = {}  # action id → breakers it holds a trial of
+        # (agent, session) → the last call's digest (cycles), and when it was first seen
+        # (burst); in this process, oldest forgotten first past _MAX_SESSIONS
+        self._previous: dict[tuple[str, str], str] = {}
+        self._first_seen: dict[tuple[str, str], datetime] = {}
         self._lock = threading.Lock()
 
     def admit(self, action: Action) -> Verdict:
@@ -98,29 +108,81 @@ class BreakerLayer:
         return None
 
     def _detect_loop(self, action: Action, now: datetime) -> Verdict:
-        assert self._loops is not None
+        """One admission counts the call in every loop window: the same call, the same
+        step of a cycle (this call right after that one), the session's pace."""
+        loops = self._loops
+        assert loops is not None
         call = canonical_json({"tool": action.tool, "args": recordable(action.args)})
         digest = hmac.new(self._key(), call.encode(), hashlib.sha256).hexdigest()[:24]
-        request = WindowRequest(
-            f"loop|{action.agent}|{digest}",
-            Decimal(1),
-            Decimal(self._loops.same_call - 1),
-            self._loops.within,
-        )
-        admission = self._store.admit([request], now)
+        one = Decimal(1)
+        requests: list[WindowRequest] = []
+        if loops.same_call is not None:
+            limit = Decimal(loops.same_call - 1)
+            requests.append(
+                WindowRequest(f"loop|{action.agent}|{digest}", one, limit, loops.within)
+            )
+        session = (action.agent, action.session or "")
+        if loops.cycles is not None:
+            with self._lock:
+                previous = self._previous.pop(session, None)
+                self._previous[session] = digest
+                if len(self._previous) > _MAX_SESSIONS:
+                    del self._previous[next(iter(self._previous))]
+            if previous is not None and previous != digest:  # a repeat is same_call's
+                key = f"cycle|{action.agent}|{previous}|{digest}"
+                requests.append(WindowRequest(key, one, Decimal(loops.cycles - 1), loops.within))
+        burst = loops.burst
+        if burst is not None:
+            pace = f"pace|{action.agent}|{self._hash(session[1])}"
+            requests.append(WindowRequest(pace, one, MAX_AMOUNT, burst.window))
+            requests.append(WindowRequest(pace, one, MAX_AMOUNT, burst.baseline))
+        admission = self._store.admit(requests, now)
         if admission.reservation is not None:
             self._store.settle(admission.reservation, {}, now)
-        if admission.admitted:
-            return CONTINUE
-        within = format_duration(self._loops.within)
-        reason = Reason(
-            NAME,
-            "breakers.loop_detected",
-            f"agent {action.agent!r} made the same call of tool {action.tool!r} "
-            f"{self._loops.same_call} times within {within}: a loop; the agent is stopped "
-            "until a person resumes it",
-        )
-        return Verdict(Step.DENY, (reason,), stop_agent=True)
+        within = format_duration(loops.within)
+        if not admission.admitted:
+            refused = admission.refused
+            assert refused is not None
+            if refused.key.startswith("cycle|"):
+                what = (
+                    f"repeated the same cycle of calls (this call of tool {action.tool!r} "
+                    f"right after the same other call) {loops.cycles} times within {within}"
+                )
+            else:
+                what = (
+                    f"made the same call of tool {action.tool!r} {loops.same_call} times "
+                    f"within {within}"
+                )
+            return _loop(action.agent, what, "breakers.loop_detected")
+        if burst is not None and self._bursting(burst, admission.totals[-2:], session, now):
+            now_pace = int(admission.totals[-2])
+            what = (
+                f"made {now_pace} calls in the last {format_duration(burst.window)}, more "
+                f"than {burst.factor} times its pace over the last "
+                f"{format_duration(burst.baseline)}"
+            )
+            return _loop(action.agent, what, "breakers.burst_detected")
+        return CONTINUE
+
+    def _bursting(
+        self, burst: Burst, totals: Sequence[Decimal], session: tuple[str, str], now: datetime
+    ) -> bool:
+        recent, longer = totals
+        with self._lock:
+            first = self._first_seen.setdefault(session, now)
+            if len(self._first_seen) > _MAX_SESSIONS:
+                del self._first_seen[next(iter(self._first_seen))]
+        if recent < burst.min_calls or now - first < burst.window:
+            return False  # too few calls, or too young a session to have a pace of its own
+        # the session's average per window over the baseline, the current window left out
+        past = longer - recent
+        spans = Decimal((burst.baseline - burst.window) / burst.window)
+        usual = past / spans
+        return recent > burst.factor * usual
+
+    def _hash(self, text: str) -> str:
+        digest = hmac.new(self._key(), text.encode("utf-8", "surrogatepass"), hashlib.sha256)
+        return digest.hexdigest()[:16]
 
     def observe(self, observation: Observation) -> None:
         if self._settings is None or observation.action.dry_run:
@@ -136,6 +198,15 @@ class BreakerLayer:
         else:
             for key in trials:  # the call never ran: only its trial slot is given back
                 self._store.breaker_record(key, None, self._settings, observation.at)
+
+
+def _loop(agent: str, what: str, code: str) -> Verdict:
+    reason = Reason(
+        NAME,
+        code,
+        f"agent {agent!r} {what}: a loop; the agent is stopped until a person resumes it",
+    )
+    return Verdict(Step.DENY, (reason,), stop_agent=True)
 
 
 def _keys(action: Action) -> list[tuple[str, str]]:

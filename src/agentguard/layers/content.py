@@ -202,7 +202,8 @@ def _reason(hit: _Hit, tool: str) -> Reason:
         "redact": "content.redacted",
         "wrap": "content.untrusted",
     }[spec.action]
-    return Reason(NAME, code, message)
+    found_types = sorted({f"{f.detector}:{f.type}" for f in hit.findings})
+    return Reason(NAME, code, message, findings=tuple(found_types))
 
 
 def _apply_redactions(value: Any, hits: Sequence[_Hit], key: bytes | None) -> Any:

@@ -58,12 +58,53 @@ class ErrorBreaker(_Strict):
         return self
 
 
+class Burst(_Strict):
+    """A session's pace far above its own recent past: more than ``factor`` times its
+    average rate over ``baseline`` (the current ``window`` left out), once ``min_calls``
+    calls were made in ``window``. Judged only once the session is older than ``window``."""
+
+    factor: Decimal = Field(gt=1, description="How many times its usual pace is a burst.")
+    window: Duration = Field(default=timedelta(minutes=1), description="The pace now.")
+    baseline: Duration = Field(
+        default=timedelta(hours=1), description="The past the pace is compared with."
+    )
+    min_calls: int = Field(default=30, gt=0, description="Calls in `window` before it counts.")
+
+    @field_validator("factor", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        return Decimal(repr(value)) if isinstance(value, float) else value
+
+    @model_validator(mode="after")
+    def _longer(self) -> Burst:
+        if self.baseline <= self.window:
+            raise ValueError("`baseline` must be longer than `window`")
+        return self
+
+
 class LoopBreaker(_Strict):
     """Stop an agent that repeats itself: the same call (tool and arguments) ``same_call``
-    times within ``within``. The agent's kill switch is set; `agentguard resume` lifts it."""
+    times within ``within``; the same short cycle of calls (A→B→A→B, A→B→C→A→B→C …)
+    ``cycles`` times within ``within``; a ``burst`` far above the session's own pace. The
+    agent's kill switch is set; `agentguard resume` lifts it."""
 
-    same_call: int = Field(gt=1, description="Identical calls within `within` that are a loop.")
-    within: Duration = Field(description="The window identical calls are counted in.")
+    same_call: int | None = Field(
+        default=None, gt=1, description="Identical calls within `within` that are a loop."
+    )
+    cycles: int | None = Field(
+        default=None,
+        gt=1,
+        description="Times one step of a cycle of calls (the same call following the same "
+        "other call) may recur within `within` before it is a loop.",
+    )
+    within: Duration = Field(description="The window repeated calls are counted in.")
+    burst: Burst | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> LoopBreaker:
+        if self.same_call is None and self.cycles is None and self.burst is None:
+            raise ValueError("say what a loop is: give same_call, cycles, burst, or several")
+        return self
 
 
 class BreakersSection(_Strict):

@@ -20,6 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from agentguard.detect.base import Detector
 from agentguard.errors import PolicyError
+from agentguard.policy.alerts import AlertRule
 from agentguard.policy.breakers import BreakersSection, LoopBreaker
 from agentguard.policy.conditions import (
     VARIABLES,
@@ -170,6 +171,48 @@ def parse_policy(text: str, *, source: str = "<policy>", load_plugins: bool = Tr
     return _compile(model, document, source, load_plugins)
 
 
+class _AnyVariable(dict[str, str]):
+    """An environment in which every variable is set: ``check`` validates a ``notify:``
+    entry without the secrets it names (the guard reads them when it starts)."""
+
+    def get(self, key: str, default: Any = None) -> str:
+        return "set-when-the-guard-starts"
+
+
+def _check_alerts(model: Policy, report: Callable[[Iterable[str | int], str], None]) -> None:
+    """``notify:`` entries are usable, and the rules name defined agents and have somewhere
+    to send what they notify."""
+    from agentguard.monitor.notify import NotifyConfigError, notifier_from_config
+
+    names: list[str] = []
+    for index, entry in enumerate(model.notify or []):
+        try:
+            notifier = notifier_from_config(entry, environ=_AnyVariable())
+        except NotifyConfigError as exc:
+            report(["notify", index], exc.message)
+            continue
+        if notifier.name in names:
+            report(
+                ["notify", index],
+                f"two notify entries are called {notifier.name!r}; give one a different name",
+            )
+        names.append(notifier.name)
+    for index, rule in enumerate(model.alerts or []):
+        if "notify" in rule.then and not model.notify:
+            report(
+                ["alerts", index, "then"],
+                f"alert rule {rule.label!r} notifies, but there is no 'notify:' section "
+                "saying where alerts go (for example: notify: [{log: true}])",
+            )
+        for position, pattern in enumerate(rule.agents or ()):
+            if not _expand(pattern, sorted(model.agents)):
+                report(
+                    ["alerts", index, "agents", position],
+                    f"alert rule {rule.label!r} watches agent {pattern!r}, which is not "
+                    "defined under 'agents:'" + _suggest(pattern, model.agents),
+                )
+
+
 def _compile(
     model: Policy, document: CommentedMap, source: str, load_plugins: bool
 ) -> LoadedPolicy:
@@ -292,6 +335,8 @@ def _compile(
                     f"a limit names tool {limit.tool!r}, which is not defined under 'tools:'"
                     + _suggest(limit.tool, tool_names),
                 )
+
+    _check_alerts(model, report)
 
     if problems:
         raise PolicyError(problems)
@@ -463,13 +508,15 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "breakers": BreakersSection,
             "loops": LoopBreaker,
             "audit_checkpoints": models.AuditCheckpoints,
+            "alerts": AlertRule,
         }.get(str(part))
         if target is None:
             return []
         if part == "limits":
             del path[:2]  # the agent's name and the rule's index
         if (
-            part in ("tools", "roles", "agents", "allow", "deny", "rules", "quality_checks")
+            part
+            in ("tools", "roles", "agents", "allow", "deny", "rules", "quality_checks", "alerts")
             and path
         ):
             path.pop(0)  # the name of the tool/role/agent, or the list index

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agentguard.policy.alerts import AlertRule
 from agentguard.policy.breakers import BreakersSection
 from agentguard.policy.limits import LimitRule
 from agentguard.policy.units import Duration, Money
@@ -29,6 +30,19 @@ class Risk(enum.StrEnum):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TokenPrice(_Strict):
+    """Dollars per token of a tool that reports its usage (``agentguard.Cost``)."""
+
+    input_token: Money | None = Field(default=None, description="Dollars per input token.")
+    output_token: Money | None = Field(default=None, description="Dollars per output token.")
+
+    @model_validator(mode="after")
+    def _some(self) -> TokenPrice:
+        if self.input_token is None and self.output_token is None:
+            raise ValueError("give input_token, output_token, or both (dollars per token)")
+        return self
 
 
 class ToolSpec(_Strict):
@@ -77,7 +91,14 @@ class ToolSpec(_Strict):
             "owner's recipient."
         ),
     )
-    cost: Money | None = Field(default=None, description="Dollars per call, as a decimal.")
+    cost: Money | None = Field(
+        default=None,
+        description="Dollars per call, as a decimal: reserved against budgets before the "
+        "call; a tool that returns agentguard.Cost reports the real figure after it.",
+    )
+    price: TokenPrice | None = Field(
+        default=None, description="Dollars per token, for tools that report tokens in a Cost."
+    )
     undo: str | None = Field(default=None, description="The compensating tool that undoes this.")
     max_input_bytes: int | None = Field(
         default=None, gt=0, description="Largest JSON size of the arguments (overrides settings)."
@@ -149,7 +170,7 @@ class Settings(_Strict):
 
 #: Sections that a later release enforces. Until then a policy using one is refused, so a
 #: limit is never silently ignored.
-DEFERRED_SECTIONS = ("approvals", "alerts")
+DEFERRED_SECTIONS = ("approvals",)
 
 #: Where a detector rule looks: the agent's arguments, the tool's results flowing back to
 #: the agent, or the tool's outbound fields (the agent's output to the world).
@@ -337,7 +358,15 @@ class Policy(_Strict):
     breakers: BreakersSection | None = Field(
         default=None, description="Circuit breakers on errors, and loop detection."
     )
-    alerts: Any = Field(default=None, description="Not enforced by this release: refused.")
+    alerts: list[AlertRule] | None = Field(
+        default=None,
+        description="When to tell a person (error rate, spend, sensitive data, signals) and "
+        "what happens then (notify, stop_agent, open_incident).",
+    )
+    notify: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Where alerts go: log, webhook, slack, email entries (see the README).",
+    )
     detectors: DetectorsSection = Field(default_factory=DetectorsSection)
     audit_checkpoints: AuditCheckpoints | None = None
 
