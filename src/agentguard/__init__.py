@@ -9,6 +9,7 @@ audit log either way.
     guard = Guard.from_file("policy.yaml")
 """
 
+from agentguard.agent import AgentHandle
 from agentguard.cost import Cost
 from agentguard.errors import (
     AccessDenied,
@@ -27,7 +28,7 @@ from agentguard.errors import (
     ToolNotRegistered,
     Unauthenticated,
 )
-from agentguard.guard import AgentHandle, Guard
+from agentguard.guard import Guard
 from agentguard.pipeline import Action, Decision, Layer, Outcome, Reason, Step, Verdict
 from agentguard.policy import LoadedPolicy, load_policy
 

@@ -6,12 +6,15 @@ recorded in the audit log as a ``control`` record.
 
 from __future__ import annotations
 
+import hmac
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from agentguard.audit import AuditEntry
 from agentguard.clock import Clock, SystemClock
 from agentguard.keys import create_key
+from agentguard.pipeline import SignalReport
 from agentguard.store.base import KeyRecord, Kill, KillScope, Store
 
 
@@ -122,6 +125,44 @@ def revoke_key(
             )
         )
     return done
+
+
+_SIGNAL_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+
+
+def record_signal(
+    store: Store,
+    name: str,
+    *,
+    agent: str | None = None,
+    subject: str | None = None,
+    by: str | None = None,
+    clock: Clock | None = None,
+) -> SignalReport:
+    """Record an external signal (``agentguard.signal``) and return it for the alert rules.
+    ``subject`` is recorded as a tag keyed with the store's key, never in clear."""
+    if not isinstance(name, str) or not _SIGNAL_NAME.fullmatch(name):
+        raise ValueError(
+            "a signal's name is 1 to 100 letters, digits, '_', '-', '.' or ':' "
+            "(for example customer_complaint)"
+        )
+    tag = None
+    if subject is not None:
+        raw = subject.encode("utf-8", "surrogatepass")
+        tag = f"[subject {hmac.new(store.fingerprint_key(), raw, 'sha256').hexdigest()[:12]}]"
+    now = (clock or SystemClock()).now()
+    store.append(
+        AuditEntry(
+            timestamp=now,
+            kind="control",
+            agent_id=agent,
+            action="agentguard.signal",
+            decision="signal",
+            status="received",
+            metadata={"signal": name, "subject": tag, "by": by},
+        )
+    )
+    return SignalReport(name, now, agent, tag, by)
 
 
 def _record(

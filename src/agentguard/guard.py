@@ -19,47 +19,33 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hmac
 import os
-import re
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from agentguard import control
-from agentguard.audit import AuditEntry, Verification
-from agentguard.audit_record import PreparedRecord, RecordBuilder
+from agentguard.agent import AgentHandle
+from agentguard.audit import Verification
+from agentguard.audit_record import RecordBuilder
 from agentguard.checkpointer import Checkpointer
 from agentguard.clock import Clock, SystemClock
-from agentguard.cost import Cost, book
 from agentguard.detect.base import Detector
 from agentguard.errors import (
     AgentGuardError,
-    AuditWriteFailed,
     PolicyError,
-    ResultWithheld,
-    StoreUnavailable,
-    ToolNotRegistered,
-    denied_error,
 )
+from agentguard.execution import Executor
 from agentguard.layers.leaks import OwnerResolver
 from agentguard.layers.registry import LayerContext, build_layers
 from agentguard.pipeline import (
     Action,
     Decision,
     Layer,
-    Observation,
-    Outcome,
     Pipeline,
     Reason,
-    ResultReview,
-    SignalReport,
 )
 from agentguard.policy import LoadedPolicy, load_policy
 from agentguard.policy.content import QualityFunction
@@ -68,7 +54,6 @@ from agentguard.store.base import Kill
 from agentguard.tools import ToolFunction, describe_function
 
 F = TypeVar("F", bound=Callable[..., Any])
-_SIGNAL_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
 
 
 class Guard:
@@ -116,7 +101,7 @@ class Guard:
             key=self._tag_key,
             redact=redact_audit,
         )
-        self.pipeline = self._build_pipeline()
+        self._pipeline = self._build_pipeline()
         self._checkpointer: Checkpointer | None = None
         settings = self.policy.model.audit_checkpoints
         if settings is not None:
@@ -126,6 +111,26 @@ class Guard:
             self._checkpointer = Checkpointer.from_settings(
                 settings, self.store, base=base, clock=self.clock
             )
+        self._executor = Executor(
+            pipeline=self._pipeline,
+            records=self._records,
+            functions=self._functions,
+            store=self.store,
+            clock=self.clock,
+            tool_spec=self.policy.model.tools.get,
+            stop=self._stop,
+            after_append=self._checkpointer.after_append if self._checkpointer else None,
+        )
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The layers every action passes (rebuilt when tools or checks are registered)."""
+        return self._pipeline
+
+    @pipeline.setter
+    def pipeline(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+        self._executor.pipeline = pipeline
 
     def _declared(self, kind: str, name: str) -> bool:
         if kind == "tool":
@@ -160,6 +165,12 @@ class Guard:
             redact_audit=redact_audit,
             owner_resolver=owner_resolver,
         )
+
+    def _rebuild(self) -> None:
+        """After a tool or check was registered: new pipeline, and the executor sees it."""
+        self.pipeline = self._build_pipeline()
+        self._executor.functions = self._functions
+        self._executor.tool_spec = self.policy.model.tools.get
 
     def _build_pipeline(self) -> Pipeline:
         context = LayerContext(
@@ -212,7 +223,7 @@ class Guard:
             functions = dict(self._functions)
             functions[tool_name] = function
             self._functions = functions
-            self.pipeline = self._build_pipeline()
+            self._rebuild()
         return function
 
     def quality_check(self, name: str) -> Callable[[F], F]:
@@ -232,7 +243,7 @@ class Guard:
         def decorator(func: F) -> F:
             with self._lock:
                 self._quality = {**self._quality, name: func}
-                self.pipeline = self._build_pipeline()
+                self._rebuild()
             return func
 
         return decorator
@@ -277,7 +288,7 @@ class Guard:
             credential=api_key,
             dry_run=True,
         )
-        return self._evaluate(action)
+        return self._executor.evaluate(action)
 
     # -------------------------------------------------------------- execution
 
@@ -289,157 +300,15 @@ class Guard:
         shown it can take that record (a reservation); when it cannot, the call raises
         :class:`~agentguard.errors.StoreUnavailable` and nothing runs.
         """
-        started = time.perf_counter_ns()
-        timestamp = self.clock.now()
-        decision = self._evaluate(action)
-        function, prepared = self._admit(decision, timestamp, started)
-        if function.is_async:
-            self._audit(
-                decision, timestamp, started, "failed", error="async tool called sync",
-                prepared=prepared,
-            )  # fmt: skip
-            raise TypeError(
-                f"tool {function.name!r} is async; call it with `await agent.acall(...)`"
-            )
-        try:
-            result = function.func(**decision.action.args)
-        except BaseException as exc:
-            self._audit(decision, timestamp, started, "failed", error=exc, prepared=prepared)
-            raise
-        return self._deliver(decision, timestamp, started, result, prepared)
+        return self._executor.execute(action)
 
     async def aexecute(self, action: Action) -> Any:
-        """The async twin of :meth:`execute`: store work runs in a thread, async tools are
-        awaited, sync tools run in a thread."""
-        started = time.perf_counter_ns()
-        timestamp = self.clock.now()
-        decision = await asyncio.to_thread(self._evaluate, action)
-        function, prepared = await asyncio.to_thread(self._admit, decision, timestamp, started)
-        try:
-            if function.is_async:
-                result = await function.func(**decision.action.args)
-            else:
-                result = await asyncio.to_thread(function.func, **decision.action.args)
-        except BaseException as exc:  # cancellation too: the record says the call failed
-            await asyncio.to_thread(
-                self._audit, decision, timestamp, started, "failed", error=exc, prepared=prepared
-            )
-            raise
-        return await asyncio.to_thread(
-            self._deliver, decision, timestamp, started, result, prepared
-        )
+        """The async twin of :meth:`execute`."""
+        return await self._executor.aexecute(action)
 
-    def _evaluate(self, action: Action) -> Decision:
-        """The pipeline's decision, with names that must not be echoed taken out of it."""
-        return self._records.scrub(self.pipeline.evaluate(action))
-
-    def _admit(
-        self, decision: Decision, timestamp: Any, started: int
-    ) -> tuple[ToolFunction, PreparedRecord]:
-        """The function to run for an allowed decision, once its record is reserved;
-        otherwise audit and raise."""
-        if not decision.allowed:
-            stop_failed: StoreUnavailable | None = None
-            if decision.stop_agent:
-                try:
-                    self._stop(decision.action, decision.reasons)
-                except StoreUnavailable as exc:  # still audit the denial, then say so
-                    stop_failed = exc
-            status = "held" if decision.held else "denied"
-            self._audit(decision, timestamp, started, status)
-            if stop_failed is not None:
-                raise stop_failed
-            raise denied_error(decision)
-        prepared = self._records.prepare(decision)
-        function = self._functions.get(decision.action.tool)
-        if function is None:
-            self._audit(
-                decision, timestamp, started, "failed", error="no implementation",
-                prepared=prepared,
-            )  # fmt: skip
-            raise ToolNotRegistered(
-                f"tool {prepared.tool!r} is allowed but has no registered implementation; "
-                "register it with @guard.tool()"
-            )
-        try:
-            self.store.reserve(
-                decision.action.id,
-                prepared.estimated_size(),
-                timestamp,
-                agent=prepared.agent,
-                tool=prepared.tool,
-            )
-        except Exception as exc:
-            problem = exc.message if isinstance(exc, AgentGuardError) else type(exc).__name__
-            refused = Decision(
-                Outcome.DENY,
-                decision.action,
-                (
-                    *decision.reasons,
-                    Reason(
-                        "audit",
-                        "store.unavailable",
-                        f"the audit log cannot take this action's record ({problem}); "
-                        "the tool was not run",
-                    ),
-                ),
-                decision.timings_ns,
-            )
-            with contextlib.suppress(AgentGuardError):  # the store is likely down for this too
-                self._audit(refused, timestamp, started, "denied", prepared=prepared)
-            raise StoreUnavailable(
-                f"tool {prepared.tool!r} was not run: the store cannot take its audit record "
-                f"({problem})"
-            ) from None
-        return function, prepared
-
-    def _deliver(
-        self,
-        decision: Decision,
-        timestamp: Any,
-        started: int,
-        result: Any,
-        prepared: PreparedRecord,
-    ) -> Any:
-        """Pass the result through the result layers, audit it, and return it or raise.
-        A :class:`~agentguard.cost.Cost` is unwrapped: its cost is booked, its result goes
-        on."""
-        spec = self.policy.model.tools.get(decision.action.tool)
-        reported = result if isinstance(result, Cost) else None
-        if reported is not None:
-            result = reported.result
-        cost = book(reported, spec.cost if spec else None, spec.price if spec else None).amount
-        review: ResultReview = self.pipeline.review_result(decision.action, result)
-        if review.withheld:
-            if review.stop_agent:
-                self._stop(decision.action, review.reasons)
-            withheld = self._records.scrub(
-                Decision(
-                    Outcome.DENY,
-                    decision.action,
-                    decision.reasons + review.reasons,
-                    decision.timings_ns,
-                )
-            )
-            self._audit(
-                withheld, timestamp, started, "withheld", output=result, prepared=prepared,
-                cost=cost,
-            )  # fmt: skip
-            raise ResultWithheld(withheld)
-        if review.reasons:
-            decision = self._records.scrub(
-                Decision(
-                    decision.outcome,
-                    decision.action,
-                    decision.reasons + review.reasons,
-                    decision.timings_ns,
-                )
-            )
-        self._audit(
-            decision, timestamp, started, "executed", output=review.result, prepared=prepared,
-            cost=cost,
-        )  # fmt: skip
-        return review.result
+    def decide(self, action: Action) -> Decision:
+        """The decision for ``action`` as a dry run: nothing runs, is counted or audited."""
+        return self._executor.evaluate(action.with_changes(dry_run=True))
 
     def _stop(self, action: Action, reasons: Sequence[Reason]) -> None:
         """Set the agent's kill switch because a layer asked for it (a detector rule's
@@ -455,65 +324,6 @@ class Guard:
             reason=f"stopped by the {layers} layer ({codes}) on tool {tool!r}",
             by="agentguard",
         )
-
-    def _audit(
-        self,
-        decision: Decision,
-        timestamp: Any,
-        started_ns: int,
-        status: str,
-        *,
-        output: Any = None,
-        error: BaseException | str | None = None,
-        prepared: PreparedRecord | None = None,
-        cost: Decimal | None = None,
-    ) -> None:
-        """Write the one record of this action (``cost``: what the call cost, when it ran).
-        Raises :class:`StoreUnavailable` (or, once the tool has run,
-        :class:`AuditWriteFailed`) when it cannot be committed."""
-        entry = self._records.build(
-            decision,
-            timestamp,
-            started_ns,
-            status,
-            output=output,
-            error=error,
-            cost=cost,
-            prepared=prepared,
-        )
-        try:
-            record = self.store.append(entry)
-        except Exception as exc:
-            problem = exc.message if isinstance(exc, AgentGuardError) else type(exc).__name__
-            if status in ("executed", "withheld", "failed") and prepared is not None:
-                raise AuditWriteFailed(
-                    f"tool {entry.action!r} ran, but its audit record could not be committed "
-                    f"({problem}); the result is withheld"
-                ) from None
-            if isinstance(exc, StoreUnavailable):
-                raise
-            raise StoreUnavailable(f"the audit record could not be committed ({problem})") from None
-        finally:
-            # Whether or not the record could be written, the observers learn what happened
-            # (a tool that ran counts against its limits either way).
-            error_type = None
-            if isinstance(error, BaseException):
-                error_type = type(error).__name__
-            elif error is not None:
-                error_type = error
-            self.pipeline.observe(
-                Observation(
-                    action=decision.action,
-                    decision=decision,
-                    status=status,
-                    at=timestamp,
-                    duration_ms=entry.duration_ms or 0.0,
-                    cost=cost,
-                    error_type=error_type,
-                )
-            )
-        if self._checkpointer is not None:
-            self._checkpointer.after_append(record.seq, record.hash)  # never raises
 
     def _tag_key(self) -> bytes:
         if self._key is None:
@@ -607,33 +417,15 @@ class Guard:
         rules ``signal NAME``; recorded in the audit log whether or not a rule acts on it.
         ``subject`` (a customer, a resource) is recorded as a keyed tag, never in clear.
         Returns what the rules did, one line each (empty: no rule listens for ``name``)."""
-        if not isinstance(name, str) or not _SIGNAL_NAME.fullmatch(name):
-            raise ValueError(
-                "a signal's name is 1 to 100 letters, digits, '_', '-', '.' or ':' "
-                "(for example customer_complaint)"
-            )
         if agent is not None and agent not in self.policy.model.agents:
             raise AgentGuardError(
                 f"agent {self._records.name(agent, kind='agent')!r} is not defined in the policy",
                 code="signal.agent",
             )
-        tag = None
-        if subject is not None:
-            digest = hmac.new(self._tag_key(), subject.encode("utf-8", "surrogatepass"), "sha256")
-            tag = f"[subject {digest.hexdigest()[:12]}]"
-        now = self.clock.now()
-        self.store.append(
-            AuditEntry(
-                timestamp=now,
-                kind="control",
-                agent_id=agent,
-                action="agentguard.signal",
-                decision="signal",
-                status="received",
-                metadata={"signal": name, "subject": tag, "by": by},
-            )
+        report = control.record_signal(
+            self.store, name, agent=agent, subject=subject, by=by, clock=self.clock
         )
-        return self.pipeline.signal(SignalReport(name, now, agent, tag, by))
+        return self.pipeline.signal(report)
 
     def flush_alerts(self, timeout: float | None = None) -> bool:
         """Wait until every alert queued so far is delivered (or has failed for good);
@@ -664,83 +456,3 @@ class Guard:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class AgentHandle:
-    """Acts as one agent. Every call goes through the guard's pipeline and is audited."""
-
-    def __init__(
-        self,
-        guard: Guard,
-        name: str | None,
-        *,
-        api_key: str | None = None,
-        session: str | None = None,
-        subject: str | None = None,
-    ) -> None:
-        self._guard = guard
-        self.name = name
-        self._api_key = api_key
-        self.session = session
-        self.subject = subject
-
-    def __repr__(self) -> str:
-        how = "api_key=<hidden>" if self._api_key else f"name={self.name!r}"
-        return f"AgentHandle({how}, session={self.session!r})"
-
-    def _action(
-        self,
-        tool: str,
-        args: Mapping[str, Any],
-        metadata: Mapping[str, Any] | None,
-        session: str | None,
-        subject: str | None,
-    ) -> Action:
-        return Action(
-            agent=self.name or "",
-            tool=tool,
-            args=args,
-            session=session if session is not None else self.session,
-            subject=subject if subject is not None else self.subject,
-            metadata=metadata or {},
-            credential=self._api_key,
-        )
-
-    def call(self, tool: str, /, **args: Any) -> Any:
-        """Call ``tool`` with keyword arguments; returns its result or raises Denied."""
-        return self._guard.execute(self._action(tool, args, None, None, None))
-
-    async def acall(self, tool: str, /, **args: Any) -> Any:
-        """Async :meth:`call`."""
-        return await self._guard.aexecute(self._action(tool, args, None, None, None))
-
-    def invoke(
-        self,
-        tool: str,
-        args: Mapping[str, Any] | None = None,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        session: str | None = None,
-        subject: str | None = None,
-    ) -> Any:
-        """Like :meth:`call` with the arguments as a mapping, plus audit ``metadata`` (such
-        as ``{"confidence_score": 0.87}``) and a per-call session or subject."""
-        return self._guard.execute(self._action(tool, dict(args or {}), metadata, session, subject))
-
-    async def ainvoke(
-        self,
-        tool: str,
-        args: Mapping[str, Any] | None = None,
-        *,
-        metadata: Mapping[str, Any] | None = None,
-        session: str | None = None,
-        subject: str | None = None,
-    ) -> Any:
-        """Async :meth:`invoke`."""
-        action = self._action(tool, dict(args or {}), metadata, session, subject)
-        return await self._guard.aexecute(action)
-
-    def check(self, tool: str, /, **args: Any) -> Decision:
-        """The decision for a call, without running, counting or auditing it."""
-        action = self._action(tool, args, None, None, None).with_changes(dry_run=True)
-        return self._guard._evaluate(action)

@@ -1,0 +1,91 @@
+"""An :class:`AgentHandle`: acting as one agent through a guard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from agentguard.pipeline import Action, Decision
+
+if TYPE_CHECKING:
+    from agentguard.guard import Guard
+
+
+class AgentHandle:
+    """Acts as one agent. Every call goes through the guard's pipeline and is audited."""
+
+    def __init__(
+        self,
+        guard: Guard,
+        name: str | None,
+        *,
+        api_key: str | None = None,
+        session: str | None = None,
+        subject: str | None = None,
+    ) -> None:
+        self._guard = guard
+        self.name = name
+        self._api_key = api_key
+        self.session = session
+        self.subject = subject
+
+    def __repr__(self) -> str:
+        how = "api_key=<hidden>" if self._api_key else f"name={self.name!r}"
+        return f"AgentHandle({how}, session={self.session!r})"
+
+    def _action(
+        self,
+        tool: str,
+        args: Mapping[str, Any],
+        metadata: Mapping[str, Any] | None,
+        session: str | None,
+        subject: str | None,
+    ) -> Action:
+        return Action(
+            agent=self.name or "",
+            tool=tool,
+            args=args,
+            session=session if session is not None else self.session,
+            subject=subject if subject is not None else self.subject,
+            metadata=metadata or {},
+            credential=self._api_key,
+        )
+
+    def call(self, tool: str, /, **args: Any) -> Any:
+        """Call ``tool`` with keyword arguments; returns its result or raises Denied."""
+        return self._guard.execute(self._action(tool, args, None, None, None))
+
+    async def acall(self, tool: str, /, **args: Any) -> Any:
+        """Async :meth:`call`."""
+        return await self._guard.aexecute(self._action(tool, args, None, None, None))
+
+    def invoke(
+        self,
+        tool: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        session: str | None = None,
+        subject: str | None = None,
+    ) -> Any:
+        """Like :meth:`call` with the arguments as a mapping, plus audit ``metadata`` (such
+        as ``{"confidence_score": 0.87}``) and a per-call session or subject."""
+        return self._guard.execute(self._action(tool, dict(args or {}), metadata, session, subject))
+
+    async def ainvoke(
+        self,
+        tool: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        session: str | None = None,
+        subject: str | None = None,
+    ) -> Any:
+        """Async :meth:`invoke`."""
+        action = self._action(tool, dict(args or {}), metadata, session, subject)
+        return await self._guard.aexecute(action)
+
+    def check(self, tool: str, /, **args: Any) -> Decision:
+        """The decision for a call, without running, counting or auditing it."""
+        action = self._action(tool, args, None, None, None)
+        return self._guard.decide(action)

@@ -1,0 +1,287 @@
+"""How one action is carried out: evaluated, reserved in the audit log, run, its result
+reviewed, recorded, observed. :class:`~agentguard.guard.Guard` holds the parts; this module
+holds the path one call takes through them, sync and async.
+
+Every call leaves exactly one audit record. The tool runs only once the store has shown it
+can take that record (a reservation); when it cannot, the call raises
+:class:`~agentguard.errors.StoreUnavailable` and nothing runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from agentguard.audit_record import PreparedRecord, RecordBuilder
+from agentguard.clock import Clock
+from agentguard.cost import Cost, book
+from agentguard.errors import (
+    AgentGuardError,
+    AuditWriteFailed,
+    ResultWithheld,
+    StoreUnavailable,
+    ToolNotRegistered,
+    denied_error,
+)
+from agentguard.pipeline import (
+    Action,
+    Decision,
+    Observation,
+    Outcome,
+    Pipeline,
+    Reason,
+    ResultReview,
+)
+from agentguard.policy.models import ToolSpec
+from agentguard.store import Store
+from agentguard.tools import ToolFunction
+
+
+class Executor:
+    """Runs actions through a pipeline, a store and the registered tools."""
+
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        records: RecordBuilder,
+        functions: Mapping[str, ToolFunction],
+        store: Store,
+        clock: Clock,
+        tool_spec: Callable[[str], ToolSpec | None],
+        stop: Callable[[Action, Sequence[Reason]], None],
+        after_append: Callable[[int, str], object] | None = None,
+    ) -> None:
+        #: replaced by the guard when it rebuilds its pipeline
+        self.pipeline = pipeline
+        self._records = records
+        #: replaced by the guard when a tool is registered (as are pipeline and tool_spec)
+        self.functions = functions
+        self._store = store
+        self._clock = clock
+        self.tool_spec = tool_spec
+        self._stop = stop
+        self._after_append = after_append
+
+    def execute(self, action: Action) -> Any:
+        """Evaluate ``action``; run the tool if allowed; check its result; audit; return the
+        result (as the agent may see it) or raise.
+
+        Every call leaves exactly one audit record. The tool runs only once the store has
+        shown it can take that record (a reservation); when it cannot, the call raises
+        :class:`~agentguard.errors.StoreUnavailable` and nothing runs.
+        """
+        started = time.perf_counter_ns()
+        timestamp = self._clock.now()
+        decision = self.evaluate(action)
+        function, prepared = self._admit(decision, timestamp, started)
+        if function.is_async:
+            self._audit(
+                decision, timestamp, started, "failed", error="async tool called sync",
+                prepared=prepared,
+            )  # fmt: skip
+            raise TypeError(
+                f"tool {function.name!r} is async; call it with `await agent.acall(...)`"
+            )
+        try:
+            result = function.func(**decision.action.args)
+        except BaseException as exc:
+            self._audit(decision, timestamp, started, "failed", error=exc, prepared=prepared)
+            raise
+        return self._deliver(decision, timestamp, started, result, prepared)
+
+    async def aexecute(self, action: Action) -> Any:
+        """The async twin of :meth:`execute`: store work runs in a thread, async tools are
+        awaited, sync tools run in a thread."""
+        started = time.perf_counter_ns()
+        timestamp = self._clock.now()
+        decision = await asyncio.to_thread(self.evaluate, action)
+        function, prepared = await asyncio.to_thread(self._admit, decision, timestamp, started)
+        try:
+            if function.is_async:
+                result = await function.func(**decision.action.args)
+            else:
+                result = await asyncio.to_thread(function.func, **decision.action.args)
+        except BaseException as exc:  # cancellation too: the record says the call failed
+            await asyncio.to_thread(
+                self._audit, decision, timestamp, started, "failed", error=exc, prepared=prepared
+            )
+            raise
+        return await asyncio.to_thread(
+            self._deliver, decision, timestamp, started, result, prepared
+        )
+
+    def evaluate(self, action: Action) -> Decision:
+        """The pipeline's decision, with names that must not be echoed taken out of it."""
+        return self._records.scrub(self.pipeline.evaluate(action))
+
+    def _admit(
+        self, decision: Decision, timestamp: Any, started: int
+    ) -> tuple[ToolFunction, PreparedRecord]:
+        """The function to run for an allowed decision, once its record is reserved;
+        otherwise audit and raise."""
+        if not decision.allowed:
+            stop_failed: StoreUnavailable | None = None
+            if decision.stop_agent:
+                try:
+                    self._stop(decision.action, decision.reasons)
+                except StoreUnavailable as exc:  # still audit the denial, then say so
+                    stop_failed = exc
+            status = "held" if decision.held else "denied"
+            self._audit(decision, timestamp, started, status)
+            if stop_failed is not None:
+                raise stop_failed
+            raise denied_error(decision)
+        prepared = self._records.prepare(decision)
+        function = self.functions.get(decision.action.tool)
+        if function is None:
+            self._audit(
+                decision, timestamp, started, "failed", error="no implementation",
+                prepared=prepared,
+            )  # fmt: skip
+            raise ToolNotRegistered(
+                f"tool {prepared.tool!r} is allowed but has no registered implementation; "
+                "register it with @guard.tool()"
+            )
+        try:
+            self._store.reserve(
+                decision.action.id,
+                prepared.estimated_size(),
+                timestamp,
+                agent=prepared.agent,
+                tool=prepared.tool,
+            )
+        except Exception as exc:
+            problem = exc.message if isinstance(exc, AgentGuardError) else type(exc).__name__
+            refused = Decision(
+                Outcome.DENY,
+                decision.action,
+                (
+                    *decision.reasons,
+                    Reason(
+                        "audit",
+                        "store.unavailable",
+                        f"the audit log cannot take this action's record ({problem}); "
+                        "the tool was not run",
+                    ),
+                ),
+                decision.timings_ns,
+            )
+            with contextlib.suppress(AgentGuardError):  # the store is likely down for this too
+                self._audit(refused, timestamp, started, "denied", prepared=prepared)
+            raise StoreUnavailable(
+                f"tool {prepared.tool!r} was not run: the store cannot take its audit record "
+                f"({problem})"
+            ) from None
+        return function, prepared
+
+    def _deliver(
+        self,
+        decision: Decision,
+        timestamp: Any,
+        started: int,
+        result: Any,
+        prepared: PreparedRecord,
+    ) -> Any:
+        """Pass the result through the result layers, audit it, and return it or raise.
+        A :class:`~agentguard.cost.Cost` is unwrapped: its cost is booked, its result goes
+        on."""
+        spec = self.tool_spec(decision.action.tool)
+        reported = result if isinstance(result, Cost) else None
+        if reported is not None:
+            result = reported.result
+        cost = book(reported, spec.cost if spec else None, spec.price if spec else None).amount
+        review: ResultReview = self.pipeline.review_result(decision.action, result)
+        if review.withheld:
+            if review.stop_agent:
+                self._stop(decision.action, review.reasons)
+            withheld = self._records.scrub(
+                Decision(
+                    Outcome.DENY,
+                    decision.action,
+                    decision.reasons + review.reasons,
+                    decision.timings_ns,
+                )
+            )
+            self._audit(
+                withheld, timestamp, started, "withheld", output=result, prepared=prepared,
+                cost=cost,
+            )  # fmt: skip
+            raise ResultWithheld(withheld)
+        if review.reasons:
+            decision = self._records.scrub(
+                Decision(
+                    decision.outcome,
+                    decision.action,
+                    decision.reasons + review.reasons,
+                    decision.timings_ns,
+                )
+            )
+        self._audit(
+            decision, timestamp, started, "executed", output=review.result, prepared=prepared,
+            cost=cost,
+        )  # fmt: skip
+        return review.result
+
+    def _audit(
+        self,
+        decision: Decision,
+        timestamp: Any,
+        started_ns: int,
+        status: str,
+        *,
+        output: Any = None,
+        error: BaseException | str | None = None,
+        prepared: PreparedRecord | None = None,
+        cost: Decimal | None = None,
+    ) -> None:
+        """Write the one record of this action (``cost``: what the call cost, when it ran).
+        Raises :class:`StoreUnavailable` (or, once the tool has run,
+        :class:`AuditWriteFailed`) when it cannot be committed."""
+        entry = self._records.build(
+            decision,
+            timestamp,
+            started_ns,
+            status,
+            output=output,
+            error=error,
+            cost=cost,
+            prepared=prepared,
+        )
+        try:
+            record = self._store.append(entry)
+        except Exception as exc:
+            problem = exc.message if isinstance(exc, AgentGuardError) else type(exc).__name__
+            if status in ("executed", "withheld", "failed") and prepared is not None:
+                raise AuditWriteFailed(
+                    f"tool {entry.action!r} ran, but its audit record could not be committed "
+                    f"({problem}); the result is withheld"
+                ) from None
+            if isinstance(exc, StoreUnavailable):
+                raise
+            raise StoreUnavailable(f"the audit record could not be committed ({problem})") from None
+        finally:
+            # Whether or not the record could be written, the observers learn what happened
+            # (a tool that ran counts against its limits either way).
+            error_type = None
+            if isinstance(error, BaseException):
+                error_type = type(error).__name__
+            elif error is not None:
+                error_type = error
+            self.pipeline.observe(
+                Observation(
+                    action=decision.action,
+                    decision=decision,
+                    status=status,
+                    at=timestamp,
+                    duration_ms=entry.duration_ms or 0.0,
+                    cost=cost,
+                    error_type=error_type,
+                )
+            )
+        if self._after_append is not None:
+            self._after_append(record.seq, record.hash)  # never raises
