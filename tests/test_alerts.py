@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.receivers import Receiver
 
 from agentguard import AgentStopped, Guard
@@ -441,3 +443,23 @@ def test_cli_signal(tmp_path: Path, receiver: Receiver) -> None:
     bad = subprocess.run([*base, "--agent", "nobody"], capture_output=True, env=env, check=False)
     assert bad.returncode == 2 and b"not defined in the policy" in bad.stderr
     assert b"Traceback" not in bad.stderr
+
+
+@given(
+    st.text(max_size=80)
+    | st.from_regex(
+        r"(spend|calls|error_rate) >=? \$?[0-9.,%]{1,30}( within [0-9a-z.]{1,8}|/[a-z0-9]{1,8})?",
+        fullmatch=True,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_any_condition_text_parses_or_is_a_clear_value_error(text: str) -> None:
+    try:
+        condition = parse_condition(text)
+    except ValueError as exc:
+        assert str(exc)  # a message naming what was wrong, never another exception
+        return
+    assert isinstance(condition, Threshold | Event | Signal)
+    if isinstance(condition, Threshold):
+        assert condition.value.is_finite() and condition.value >= 0
+        assert condition.window.total_seconds() > 0

@@ -146,6 +146,8 @@ def record_signal(
             "a signal's name is 1 to 100 letters, digits, '_', '-', '.' or ':' "
             "(for example customer_complaint)"
         )
+    if subject is not None and not isinstance(subject, str):
+        raise TypeError(f"a signal's subject is a string, not {type(subject).__name__}")
     tag = None
     if subject is not None:
         raw = subject.encode("utf-8", "surrogatepass")

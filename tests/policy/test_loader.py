@@ -172,8 +172,12 @@ def test_durations_and_money_parse_exactly() -> None:
         parse_money(-1)
 
 
-@pytest.mark.parametrize("text", ["99999999999d", "1e400w", "101y", "9" * 400 + "s"])
-def test_a_duration_too_long_or_malformed_is_a_policy_error_not_a_traceback(text: str) -> None:
+@pytest.mark.parametrize(
+    "text", ["99999999999d", "1e400w", "101y", "9" * 400 + "s", "0.0001ms", "0.0000001s"]
+)
+def test_a_duration_too_long_too_short_or_malformed_is_a_policy_error_not_a_traceback(
+    text: str,
+) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
     with pytest.raises(PolicyError) as caught:

@@ -38,7 +38,10 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError("a duration must be longer than zero")
     if seconds > _MAX_SECONDS:
         raise ValueError(f"{value!r} is too long a duration; the longest is 100 years")
-    return timedelta(seconds=float(seconds))
+    result = timedelta(seconds=float(seconds))
+    if not result:
+        raise ValueError(f"{value!r} is shorter than a microsecond, the shortest duration")
+    return result
 
 
 def format_duration(value: timedelta) -> str:
