@@ -810,6 +810,14 @@ def demo(
 
 app.command("scan")(scan_command)
 
+# `agentguard status` and `agentguard metrics` (cli_status.py takes this module's helpers
+# when it runs, so it is imported here, once they exist)
+from agentguard.cli_status import metrics as metrics_command  # noqa: E402
+from agentguard.cli_status import status as status_command  # noqa: E402
+
+app.command("status")(status_command)
+app.command("metrics")(metrics_command)
+
 
 def main() -> None:
     """Console entry point. Whatever a command did not turn into a message itself, an

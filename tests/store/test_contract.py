@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,25 @@ def test_audit_append_chains_and_searches(store: Store) -> None:
     assert [r.seq for r in store.search(AuditQuery(since=T0 + timedelta(minutes=1)))] == [2]
     assert [r.seq for r in store.search(AuditQuery(limit=1, newest_first=True))] == [2]
     assert store.count() == 2 and store.verify().ok
+
+
+def test_audit_search_after_seq_reads_each_record_once_in_order(store: Store) -> None:
+    for n in range(5):
+        store.append(entry("a" if n % 2 else "b", f"t{n}", at=T0 + timedelta(minutes=n)))
+
+    def seqs(**filters: Any) -> list[int]:
+        return [r.seq for r in store.search(AuditQuery(**filters))]
+
+    assert seqs(after_seq=0) == [1, 2, 3, 4, 5]
+    assert seqs(after_seq=2) == [3, 4, 5]
+    assert seqs(after_seq=2, limit=2) == [3, 4]
+    assert seqs(after_seq=4, limit=2) == [5]
+    assert seqs(after_seq=5) == []
+    assert seqs(after_seq=-1, limit=1) == [1]
+    # combined with the other filters (AND), and read back to front
+    assert seqs(after_seq=1, agent="a") == [2, 4]
+    assert seqs(after_seq=1, since=T0 + timedelta(minutes=3)) == [4, 5]
+    assert seqs(after_seq=2, newest_first=True, limit=2) == [5, 4]
 
 
 def test_keys_add_get_revoke_list(store: Store) -> None:

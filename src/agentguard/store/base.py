@@ -25,7 +25,12 @@ from agentguard.breaker import (
 
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
-    """Filters for :meth:`AuditStore.search` (all optional, combined with AND)."""
+    """Filters for :meth:`AuditStore.search` (all optional, combined with AND).
+
+    ``after_seq`` keeps only records numbered above it: a reader that remembers the last
+    ``seq`` it has seen reads each record once, in order (``AuditQuery(after_seq=last,
+    limit=1000)``), as :mod:`agentguard.activity` does.
+    """
 
     agent: str | None = None
     tool: str | None = None
@@ -34,6 +39,7 @@ class AuditQuery:
     until: datetime | None = None
     limit: int | None = None
     newest_first: bool = False
+    after_seq: int | None = None
 
 
 class AuditStore(Protocol):

@@ -89,7 +89,8 @@ class MemoryStore:
 
     def search(self, query: AuditQuery) -> Iterator[AuditRecord]:
         with self._lock:
-            rows = list(self._audit)
+            # records are numbered 1, 2, … in list order: after_seq is a slice
+            rows = self._audit[max(query.after_seq, 0) :] if query.after_seq else list(self._audit)
         if query.newest_first:
             rows.reverse()
         found = 0

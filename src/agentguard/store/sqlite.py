@@ -340,6 +340,9 @@ class SQLiteStore:
         if query.until is not None:
             clauses.append("ts < ?")
             params.append(_iso(query.until))
+        if query.after_seq is not None:
+            clauses.append("seq > ?")
+            params.append(int(query.after_seq))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         order = "DESC" if query.newest_first else "ASC"
         limit = f"LIMIT {int(query.limit)}" if query.limit is not None else ""
