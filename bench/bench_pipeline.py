@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import percentiles, timed
 from agentguard import Guard
+from agentguard.cli import starter_policy_text
 from agentguard.policy import parse_policy
 
 POLICY = """
@@ -40,6 +41,21 @@ roles:
 agents:
   bench_agent: {roles: [worker]}
 """
+
+
+#: the same call with runaway protection on: two count windows, a budget, breakers, loops
+LIMITED = (
+    POLICY.replace("    risk: low\n", "    risk: low\n    cost: 0.000001\n")
+    + """
+limits:
+  bench_agent:
+    - {tool: noop, max: 1000000000, per: 1m}
+    - {tool: noop, max: 1000000000, per: 1h}
+    - {cost: 1000000, per: 1d}
+breakers:
+  errors: {errors: 5, within: 60s, cooldown: 5m}
+"""
+)
 
 
 def bare_sqlite_floor(folder: Path, n: int) -> list[float]:
@@ -85,8 +101,30 @@ def main() -> None:
             timed(lambda: agent.call("noop", n=1), n),
         )
     )
+    limited = Guard(parse_policy(LIMITED), f"sqlite:///{folder / 'limited.db'}")
+    limited.register(noop)
+    limited_agent = limited.agent("bench_agent")
+    rows.append(
+        (
+            "  … with limits, a budget and breakers on",
+            timed(lambda: limited_agent.call("noop", n=1), n),
+        )
+    )
+    starter = Guard(parse_policy(starter_policy_text()), f"sqlite:///{folder / 'starter.db'}")
+
+    def read_inbox(folder: str = "inbox", limit: int = 20) -> list[str]:
+        return []
+
+    starter.register(read_inbox)
+    support = starter.agent("email_agent")
+    rows.append(
+        (
+            "starter policy: read_inbox call + durable audit",
+            timed(lambda: support.call("read_inbox", folder="inbox", limit=5), n),
+        )
+    )
     rows.append(("floor: SQLite WAL insert+commit+SHA-256", bare_sqlite_floor(folder, n)))
-    assert guard.verify_audit().ok
+    assert guard.verify_audit().ok and limited.verify_audit().ok and starter.verify_audit().ok
 
     peer_note = ""
     try:

@@ -73,3 +73,53 @@ def test_replaced_action_reaches_later_layers() -> None:
 def test_credential_is_not_in_repr() -> None:
     action = Action(agent="a", tool="t", args={}, credential="ag_secret")
     assert "ag_secret" not in repr(action)
+
+
+# ------------------------------------------------------------- paths per (agent, tool)
+
+
+class Scoped(Named):
+    """A layer with something to do only for some (agent, tool) pairs."""
+
+    def __init__(self, name: str, verdict: Verdict, pairs: set[tuple[str, str]] | Exception):
+        super().__init__(name, verdict)
+        self.pairs = pairs
+        self.asked: list[tuple[str, str]] = []
+
+    def applies(self, agent: str, tool: str) -> bool:
+        self.asked.append((agent, tool))
+        if isinstance(self.pairs, Exception):
+            raise self.pairs
+        return (agent, tool) in self.pairs
+
+
+def test_a_layer_is_left_out_of_paths_it_has_nothing_to_do_on() -> None:
+    gate = Scoped("gate", deny("gate", "gate.no", "no"), {("a", "t")})
+    pipeline = Pipeline([gate, Named("g", GRANT)])
+    assert pipeline.evaluate(ACTION).codes == ["gate.no"]
+    other = Action(agent="a", tool="u", args={})
+    assert pipeline.evaluate(other).allowed  # the gate has nothing to do for tool u
+    assert pipeline.evaluate(other).allowed
+    assert gate.seen == [ACTION]
+    assert gate.asked == [("a", "t"), ("a", "u")]  # asked once per pair
+
+
+def test_a_layer_whose_applies_fails_stays_on_the_path() -> None:
+    gate = Scoped("gate", deny("gate", "gate.no", "no"), RuntimeError("boom"))
+    assert Pipeline([gate, Named("g", GRANT)]).evaluate(ACTION).codes == ["gate.no"]
+
+
+def test_the_path_follows_the_agent_a_key_resolves_to() -> None:
+    resolved = Action(agent="a", tool="t", args={"x": 1})
+
+    class Identity:
+        name = "identity"
+
+        def admit(self, action: Action) -> Verdict:
+            return Verdict(Step.CONTINUE, action=resolved)
+
+    gate = Scoped("gate", deny("gate", "gate.no", "no"), {("a", "t")})
+    by_key = Action(agent="", tool="t", args={"x": 1})  # the agent is known after identity
+    decision = Pipeline([Identity(), gate, Named("g", GRANT)]).evaluate(by_key)
+    assert decision.codes == ["gate.no"]
+    assert gate.seen == [resolved]

@@ -19,6 +19,7 @@ import enum
 import itertools
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -198,7 +199,13 @@ class Decision:
 @runtime_checkable
 class Layer(Protocol):
     """One stage of the pipeline. ``admit`` must not raise on purpose; if it does, the
-    pipeline denies the action with ``pipeline.internal_error``."""
+    pipeline denies the action with ``pipeline.internal_error``.
+
+    A layer may also define ``applies(agent, tool) -> bool``: False when it has nothing to
+    do for that agent calling that tool (no rule names them). The pipeline asks once per
+    pair and leaves the layer out of that pair's path, before and after the call; its
+    ``observe`` is still called. Without ``applies`` a layer is on every path.
+    """
 
     name: str
 
@@ -274,6 +281,9 @@ class Pipeline:
 
     def __init__(self, layers: Sequence[Layer]) -> None:
         self.layers: tuple[Layer, ...] = tuple(layers)
+        # (agent, tool) → the indices of the layers with something to do for it
+        self._paths: dict[tuple[str, str], frozenset[int]] = {}
+        self._paths_lock = threading.Lock()
         self.result_layers: tuple[ResultLayer, ...] = tuple(
             layer for layer in self.layers if isinstance(layer, ResultLayer)
         )
@@ -283,13 +293,33 @@ class Pipeline:
         self.listeners: tuple[SignalListener, ...] = tuple(
             layer for layer in self.layers if isinstance(layer, SignalListener)
         )
+        self._index = {id(layer): index for index, layer in enumerate(self.layers)}
+
+    def path(self, agent: str, tool: str) -> frozenset[int]:
+        """The positions (in :attr:`layers`) of the layers with something to do for
+        ``agent`` calling ``tool``: each layer is asked once per pair (``applies``); a
+        layer without ``applies``, or whose ``applies`` fails, is always on the path."""
+        key = (agent, tool)
+        found = self._paths.get(key)
+        if found is None:
+            found = frozenset(
+                index for index, layer in enumerate(self.layers) if _applies(layer, agent, tool)
+            )
+            with self._paths_lock:
+                if len(self._paths) >= _MAX_PATHS:  # names callers invent: no unbounded cache
+                    self._paths.clear()
+                self._paths[key] = found
+        return found
 
     def evaluate(self, action: Action) -> Decision:
         reasons: list[Reason] = []
         timings: list[tuple[str, int]] = []
         granted = False
         clock = time.perf_counter_ns
-        for layer in self.layers:
+        path = self.path(action.agent, action.tool)
+        for index, layer in enumerate(self.layers):
+            if index not in path:
+                continue
             started = clock()
             try:
                 verdict = layer.admit(action)
@@ -301,6 +331,8 @@ class Pipeline:
             if verdict.reasons:
                 reasons.extend(verdict.reasons)
             if verdict.action is not None:
+                if (verdict.action.agent, verdict.action.tool) != (action.agent, action.tool):
+                    path = self.path(verdict.action.agent, verdict.action.tool)  # a key's agent
                 action = verdict.action
             if verdict.step is Step.DENY:
                 return Decision(
@@ -325,7 +357,10 @@ class Pipeline:
         """Pass a tool's result through every result layer, in order. The first layer that
         withholds it wins; a layer that raises withholds it (fail closed)."""
         reasons: list[Reason] = []
+        path = self.path(action.agent, action.tool)
         for layer in self.result_layers:
+            if self._index[id(layer)] not in path:
+                continue
             try:
                 verdict = layer.review_result(action, result)
             except Exception as exc:
@@ -374,6 +409,23 @@ class Pipeline:
 
 
 _log = logging.getLogger("agentguard.pipeline")
+#: (agent, tool) paths kept at most; past it the cache starts again
+_MAX_PATHS = 10_000
+
+
+def _applies(layer: Any, agent: str, tool: str) -> bool:
+    """Whether ``layer`` has anything to do for ``agent`` calling ``tool`` (fail closed:
+    yes, unless it says no)."""
+    applies = getattr(layer, "applies", None)
+    if applies is None:
+        return True
+    try:
+        return bool(applies(agent, tool))
+    except Exception as exc:
+        _log.error(
+            "the %s layer failed to say what it applies to (%s)", layer.name, type(exc).__name__
+        )
+        return True
 
 
 def _failure(layer: str, exc: Exception) -> Reason:

@@ -114,6 +114,9 @@ class AlertsLayer:
 
     # ------------------------------------------------------------------ layer
 
+    def applies(self, agent: str, tool: str) -> bool:
+        return False  # never a gate: it only observes
+
     def admit(self, action: Action) -> Verdict:
         return CONTINUE
 

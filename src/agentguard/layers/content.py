@@ -91,6 +91,9 @@ class ContentLayer:
             self._results[tool] = tuple(r for r in mine if r.spec.scan == "results")
             self._fields[tool] = tuple(spec.outbound)
 
+    def applies(self, agent: str, tool: str) -> bool:
+        return bool(self._inputs.get(tool) or self._outbound.get(tool) or self._results.get(tool))
+
     def _tag_key(self) -> bytes | None:
         return None if self._key is None else self._key()
 

@@ -78,6 +78,9 @@ class LeakLayer:
             )
         return self._fingerprinter
 
+    def applies(self, agent: str, tool: str) -> bool:
+        return self._active and (tool in self._fields or tool in self._policy.owners)
+
     # ----------------------------------------------------------------- before
 
     def admit(self, action: Action) -> Verdict:

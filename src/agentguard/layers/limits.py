@@ -75,6 +75,13 @@ class LimitsLayer:
         self._reserved: dict[str, str] = {}  # action id → reservation id
         self._lock = threading.Lock()
 
+    def applies(self, agent: str, tool: str) -> bool:
+        return any(
+            rule.tool is None or matches_any(tool, (rule.tool,))
+            for scope in (agent, ALL_AGENTS)
+            for rule in self._limits.get(scope, ())
+        )
+
     # ---------------------------------------------------------------- admission
 
     def admit(self, action: Action) -> Verdict:

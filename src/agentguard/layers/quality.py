@@ -74,6 +74,9 @@ class QualityLayer:
                 )
             return self._pool
 
+    def applies(self, agent: str, tool: str) -> bool:
+        return bool(self._by_tool.get(tool))
+
     def admit(self, action: Action) -> Verdict:
         checks = self._by_tool.get(action.tool, ())
         if not checks:
