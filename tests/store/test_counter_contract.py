@@ -59,6 +59,22 @@ def test_an_empty_request_list_is_admitted_without_a_reservation(store: Store) -
     assert store.admit([], T0) == Admission(True, None, None, None, ())
 
 
+def test_a_final_admission_counts_with_nothing_left_to_settle(store: Store) -> None:
+    per_minute = count("loop:a", 2, MINUTE)
+    first = store.admit([per_minute], T0, final=True)
+    assert first.admitted and first.reservation is None and first.totals == (Decimal(1),)
+    assert store.admit([per_minute], T0, final=True).totals == (Decimal(2),)
+    refused = store.admit([per_minute], T0, final=True)
+    assert not refused.admitted and refused.totals == (Decimal(2),)
+    assert store.total("loop:a", T0, MINUTE) == 2
+    # ordinary reservations beside final events settle and release as before
+    held = reservation(store.admit([cost("cost:a", "0.5", "10")], T0))
+    store.admit([cost("cost:a", "0.5", "10")], T0, final=True)
+    store.release(held)
+    assert store.total("cost:a", T0, HOUR) == Decimal("0.5")
+    assert store.admit([per_minute], T0 + MINUTE, final=True).admitted  # the window slid
+
+
 def test_a_refusal_in_one_window_reserves_in_none_of_the_others(store: Store) -> None:
     calls_hour = count("count:a:t", 5, HOUR)
     calls_day = count("count:a:t", 100, DAY)

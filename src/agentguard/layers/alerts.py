@@ -217,7 +217,7 @@ class AlertsLayer:
         if not wanted:
             return
         at = observation.at
-        admission = self._store.admit(requests, at)  # never refused: the limit is the maximum
+        admission = self._store.admit(requests, at, final=True)  # never refused: no limit
         totals: dict[tuple[str, timedelta], Decimal] = {}
         for request, total in zip(requests, admission.totals, strict=True):
             totals[(request.key, request.window)] = total
@@ -296,7 +296,7 @@ class AlertsLayer:
             _ONE,
             rule.repeat_after,
         )
-        if not self._store.admit([once], at).admitted:
+        if not self._store.admit([once], at, final=True).admitted:
             return False
         actions = [a for a in ("stop_agent", "open_incident", "notify") if a in rule.then]
         extra: dict[str, DetailValue] = {"actions": ", ".join(actions)}

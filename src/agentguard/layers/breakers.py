@@ -136,9 +136,7 @@ class BreakerLayer:
             pace = f"pace|{action.agent}|{self._hash(session[1])}"
             requests.append(WindowRequest(pace, one, MAX_AMOUNT, burst.window))
             requests.append(WindowRequest(pace, one, MAX_AMOUNT, burst.baseline))
-        admission = self._store.admit(requests, now)
-        if admission.reservation is not None:
-            self._store.settle(admission.reservation, {}, now)
+        admission = self._store.admit(requests, now, final=True)
         within = format_duration(loops.within)
         if not admission.admitted:
             refused = admission.refused
@@ -192,6 +190,11 @@ class BreakerLayer:
         if observation.ran:
             ok = observation.status != "failed"
             for key, what in _keys(observation.action):
+                if ok and self._settings.error_rate is None and key not in trials:
+                    # A success of a call let through a closed breaker changes nothing
+                    # when no rate is counted (had it opened since, the state machine
+                    # ignores calls let through before): no read, no write.
+                    continue
                 change = self._store.breaker_record(key, ok, self._settings, observation.at)
                 if change.opened:
                     _log.warning("circuit breaker opened: %s", what)

@@ -72,7 +72,11 @@ class LimitsLayer:
         self._store = store
         self._clock = clock
         self._key = key
-        self._reserved: dict[str, str] = {}  # action id → reservation id
+        # action id → its reservation and the windows it was admitted in
+        self._reserved: dict[str, tuple[str, list[_Need]]] = {}
+        # (agent, tool) → the windows of its actions, when no rule depends on the action's
+        # subject or arguments (each request made once: see WindowRequest)
+        self._static: dict[tuple[str, str], list[_Need]] = {}
         self._lock = threading.Lock()
 
     def applies(self, agent: str, tool: str) -> bool:
@@ -104,7 +108,7 @@ class LimitsLayer:
                         # never observed (pipeline.evaluate called without the guard): the
                         # oldest stay booked in the store, which errs on the side of refusing
                         del self._reserved[next(iter(self._reserved))]
-                    self._reserved[action.id] = admission.reservation
+                    self._reserved[action.id] = (admission.reservation, needs)
             return CONTINUE
         refused = next(n for n in needs if n.request == admission.refused)
         seconds = (
@@ -121,6 +125,19 @@ class LimitsLayer:
         return CONTINUE
 
     def _needs(self, action: Action) -> tuple[list[_Need], Reason | None]:
+        pair = (action.agent, action.tool)
+        static = self._static.get(pair)
+        if static is not None:
+            return list(static), None
+        needs, problem = self._gather(action)
+        if problem is None and not any(n.rule.per_subject or n.rule.max_retries for n in needs):
+            with self._lock:
+                if len(self._static) >= _MAX_OPEN:
+                    self._static.clear()
+                self._static[pair] = list(needs)
+        return needs, problem
+
+    def _gather(self, action: Action) -> tuple[list[_Need], Reason | None]:
         needs: list[_Need] = []
         for scope in (action.agent, ALL_AGENTS):
             for rule in self._limits.get(scope, ()):
@@ -167,20 +184,15 @@ class LimitsLayer:
         if action.dry_run:
             return
         with self._lock:
-            reservation = self._reserved.pop(action.id, None)
-        if reservation is not None:
+            held = self._reserved.pop(action.id, None)
+        if held is not None:
+            reservation, needs = held
             if observation.ran:
-                self._store.settle(reservation, self._actual(observation), observation.at)
+                self._store.settle(reservation, _actual(observation, needs), observation.at)
             else:
                 self._store.release(reservation)
         if observation.status == "failed":
             self._record_failure(action, observation)
-
-    def _actual(self, observation: Observation) -> dict[str, Decimal]:
-        if observation.cost is None:
-            return {}
-        needs, _ = self._needs(observation.action)
-        return {n.request.key: observation.cost for n in needs if n.rule.cost is not None}
 
     def _record_failure(self, action: Action, observation: Observation) -> None:
         needs, _ = self._needs(action)
@@ -188,7 +200,8 @@ class LimitsLayer:
             if need.rule.max_retries is None:
                 continue
             key, window = need.request.key, need.request.window
-            self._store.admit([WindowRequest(key, Decimal(1), _UNBOUNDED, window)], observation.at)
+            request = WindowRequest(key, Decimal(1), _UNBOUNDED, window)
+            self._store.admit([request], observation.at, final=True)
 
     # --------------------------------------------------------------------- keys
 
@@ -199,6 +212,13 @@ class LimitsLayer:
     def _retry_key(self, base: str, action: Action) -> str:
         call = canonical_json({"tool": action.tool, "args": recordable(action.args)})
         return f"fail|{base}|{self._hash(call)}"
+
+
+def _actual(observation: Observation, needs: list[_Need]) -> dict[str, Decimal]:
+    """What the call cost, for each budget window it was admitted in."""
+    if observation.cost is None:
+        return {}
+    return {n.request.key: observation.cost for n in needs if n.rule.cost is not None}
 
 
 def _subject(subject: str) -> str:

@@ -227,8 +227,14 @@ class CounterStore(Protocol):
         store.settle(admission.reservation, {"cost:email_agent": cost}, clock.now())
     """
 
-    def admit(self, requests: Sequence[WindowRequest], at: datetime) -> Admission:
+    def admit(
+        self, requests: Sequence[WindowRequest], at: datetime, *, final: bool = False
+    ) -> Admission:
         """Reserve every request's amount in its window at ``at``, or none of them.
+
+        ``final=True`` records the events as they are, with nothing to settle or release
+        (``reservation`` is None): counts that no call outcome changes (loop detection,
+        alert figures), for one write instead of two.
 
         Requests with the same key share one event (one send counted against 50 an hour
         and 500 a day), so their amounts must agree (``ValueError`` otherwise, before

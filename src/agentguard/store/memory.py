@@ -180,7 +180,9 @@ class MemoryStore:
             return sorted(self._kills.values(), key=lambda k: k.set_at)
 
     # counters
-    def admit(self, requests: Sequence[WindowRequest], at: datetime) -> Admission:
+    def admit(
+        self, requests: Sequence[WindowRequest], at: datetime, *, final: bool = False
+    ) -> Admission:
         if not requests:
             return NOTHING_ASKED
         plan = plan_admission(requests, at)
@@ -195,7 +197,7 @@ class MemoryStore:
                     totals.append(total)
                     return self._refuse(plan, index, totals, events)
                 totals.append(total)
-            ticket = next(self._tickets)
+            ticket = 0 if final else next(self._tickets)
             for slot, key in enumerate(plan.keys):
                 events = found[slot]
                 if events is None:
@@ -205,6 +207,8 @@ class MemoryStore:
                 if events.times and events.times[0] <= now - events.horizon:
                     self._forget(key, events.prune(now - events.horizon))
                 events.insert(now, plan.units[slot], ticket)
+            if final:
+                return admitted(plan, totals, None)
             self._open[ticket] = dict.fromkeys(plan.keys, now)
             return admitted(plan, totals, f"m{ticket}")
 

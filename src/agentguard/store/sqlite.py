@@ -185,6 +185,7 @@ class SQLiteStore:
         self._identity: tuple[int, int] | None = None
         self._reserved: set[str] = set()  # reservations this store made and still holds
         self._horizons: dict[str, int] = {}  # counter horizons this store wrote
+        self._settled: set[str] = set()  # reservations settled with nothing to write
         try:
             if self.path.parent and not self.path.parent.exists():
                 raise StoreUnavailable(
@@ -462,7 +463,9 @@ class SQLiteStore:
 
     # ------------------------------------------------------------------ counters
 
-    def admit(self, requests: Sequence[WindowRequest], at: datetime) -> Admission:
+    def admit(
+        self, requests: Sequence[WindowRequest], at: datetime, *, final: bool = False
+    ) -> Admission:
         # One BEGIN IMMEDIATE transaction: SQLite's write lock is taken before the first
         # read, so checking every window and inserting the events is one atomic step for
         # every thread and process using the file. Each event carries the running sum of its
@@ -471,7 +474,7 @@ class SQLiteStore:
             return NOTHING_ASKED
         plan = plan_admission(requests, at)
         now = plan.at
-        ticket = secrets.randbits(63)
+        ticket = None if final else secrets.randbits(63)
 
         def work(db: sqlite3.Connection) -> Admission:
             totals = [0] * len(requests)
@@ -515,6 +518,8 @@ class SQLiteStore:
                 if later[slot]:  # stamped before events already there (another clock)
                     db.execute(_SHIFT_AFTER, (units, key, now))
                 rows.append(str(cursor.lastrowid))
+            if ticket is None:
+                return admitted(plan, totals, None)
             return admitted(plan, totals, f"{ticket:x}." + ".".join(rows))
 
         result = self._write(work)
@@ -531,9 +536,23 @@ class SQLiteStore:
         if named is None:
             return
         ticket, rows = named
+        with self._lock:
+            if reservation in self._settled:
+                return
+        held_query = _HELD.format(", ".join("?" * len(rows)))
+        if all(units.get(key, reserved) == reserved for _, key, _, reserved in self._run(
+            lambda db: db.execute(held_query, (ticket, *rows)).fetchall()
+        )):  # fmt: skip
+            # Nothing moves (a count, a cost as estimated): no write. The events keep their
+            # ticket, so only this process's memory says the reservation is settled.
+            with self._lock:
+                if len(self._settled) >= _MAX_SETTLED:
+                    self._settled.clear()  # forgotten ones could only be released by mistake
+                self._settled.add(reservation)
+            return
 
         def work(db: sqlite3.Connection) -> None:
-            held = db.execute(_HELD.format(", ".join("?" * len(rows))), (ticket, *rows))
+            held = db.execute(held_query, (ticket, *rows))
             for row, key, stamp, reserved in held.fetchall():
                 new = units.get(key, reserved)
                 if new != reserved:  # this event and every later one of the key move
@@ -546,6 +565,9 @@ class SQLiteStore:
         named = _reservation(reservation)
         if named is None:
             return
+        with self._lock:
+            if reservation in self._settled:  # settled with nothing to write: nothing to do
+                return
         ticket, rows = named
 
         def work(db: sqlite3.Connection) -> None:
@@ -779,6 +801,8 @@ ORDER BY at, running LIMIT {_PRUNE_BATCH}
 _HELD = "SELECT rowid, key, at, units FROM window_events WHERE ticket = ? AND rowid IN ({})"
 _SETTLE = "UPDATE window_events SET units = ?, ticket = NULL WHERE rowid = ?"
 _BREAKER_STATE = "SELECT state FROM breakers WHERE key = ?"
+#: reservations settled without a write that this store remembers, at most
+_MAX_SETTLED = 100_000
 
 
 @functools.cache
