@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -15,11 +17,13 @@ from types import ModuleType
 import pytest
 from tests.receivers import Receiver
 
+from agentguard import Guard
 from agentguard.clock import ManualClock
 from agentguard.monitor import verify_signature
 from agentguard.monitor.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 SECRET = "whsec-oncall-0123456789abcdef"
+AGENTGUARD = Path(sys.executable).parent / "agentguard"
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +99,17 @@ def test_the_looping_research_agent_is_stopped_within_budget_and_stays_stopped(
         "loop_detected"
     ]
     assert len([r for r in logged if r["action"] == "agentguard.incident.open"]) == 1
+    # until a person resumes it with `agentguard resume`
+    resumed = subprocess.run(
+        [str(AGENTGUARD), "resume", "--agent", "research_agent", "--store", f"sqlite:///{db}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    guard = Guard.from_file(research.HERE / "policy.yaml", f"sqlite:///{db}")
+    try:
+        guard.register(lambda query: ["fresh"], "call_api")
+        assert guard.agent("research_agent").call("call_api", query="a new question") == ["fresh"]
+    finally:
+        guard.close()
