@@ -463,3 +463,26 @@ def test_any_condition_text_parses_or_is_a_clear_value_error(text: str) -> None:
     if isinstance(condition, Threshold):
         assert condition.value.is_finite() and condition.value >= 0
         assert condition.window.total_seconds() > 0
+
+
+def test_the_policy_json_schema_accepts_alert_rules_as_written(receiver: Receiver) -> None:
+    """Editors validate policies with `agentguard schema`: a `when` is a string there."""
+    from jsonschema import Draft202012Validator
+    from ruamel.yaml import YAML
+
+    from agentguard.policy import policy_json_schema
+
+    text = policy_text(
+        """
+        alerts:
+          - {when: "error_rate > 10%", severity: critical, then: [notify]}
+          - {when: "spend > $5 within 10m", agents: [research_agent], repeat_after: 1h}
+          - {when: "signal customer_complaint", then: [notify, open_incident]}
+        """,
+        receiver.url,
+    )
+    document = YAML(typ="safe").load(text)
+    validator = Draft202012Validator(policy_json_schema())
+    assert [e.message for e in validator.iter_errors(document)] == []
+    document["alerts"][0]["when"] = {"metric": "error_rate"}
+    assert list(validator.iter_errors(document))  # an object is not a condition

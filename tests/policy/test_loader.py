@@ -197,3 +197,24 @@ def test_policy_json_schema_describes_the_sections() -> None:
     schema = policy_json_schema()
     json.dumps(schema)
     assert {"tools", "roles", "agents", "settings"} <= set(schema["properties"])
+
+
+def test_the_json_schema_accepts_every_shipped_policy(starter_text: str) -> None:
+    """`agentguard schema` is what editors check policies with: the starter policy and every
+    example must pass it (a tool name alone in allow:, a string condition in alerts:)."""
+    from jsonschema import Draft202012Validator
+    from ruamel.yaml import YAML
+
+    from agentguard.policy import policy_json_schema
+
+    validator = Draft202012Validator(policy_json_schema())
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    texts = {"starter": starter_text}
+    texts |= {p.parent.name: p.read_text() for p in sorted(examples.glob("*/policy.yaml"))}
+    assert len(texts) > 3
+    for name, text in texts.items():
+        errors = [
+            f"{list(e.absolute_path)}: {e.message}"
+            for e in validator.iter_errors(YAML(typ="safe").load(text))
+        ]
+        assert errors == [], name

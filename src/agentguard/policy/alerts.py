@@ -31,9 +31,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from agentguard.policy.units import Duration, format_duration, parse_duration, parse_money
 
@@ -202,7 +209,21 @@ class AlertRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
-    when: Threshold | Event | Signal = Field(
+    when: Annotated[
+        Threshold | Event | Signal,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "examples": [
+                    "error_rate > 10%",
+                    "spend > $100/hour",
+                    "spend > $5 within 10m",
+                    "sensitive_data_detected",
+                    "signal customer_complaint",
+                ],
+            }
+        ),
+    ] = Field(
         description='The condition: "error_rate > 10%", "spend > $100/hour", '
         '"sensitive_data_detected", "signal customer_complaint" …'
     )
