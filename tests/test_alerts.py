@@ -486,3 +486,28 @@ def test_the_policy_json_schema_accepts_alert_rules_as_written(receiver: Receive
     assert [e.message for e in validator.iter_errors(document)] == []
     document["alerts"][0]["when"] = {"metric": "error_rate"}
     assert list(validator.iter_errors(document))  # an object is not a condition
+
+
+def test_circuit_open_fires_on_the_failure_that_opens_a_breaker(
+    make_guard: Callable[..., Guard], receiver: Receiver, clock: ManualClock
+) -> None:
+    guard = make_guard(
+        policy_text(
+            'alerts:\n  - {when: "circuit_open", severity: critical, then: [notify]}\n',
+            receiver.url,
+            "breakers:\n  errors: {errors: 3, within: 60s, cooldown: 5m}\n",
+        )
+    )
+    agent = guard.agent("research_agent")
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            agent.call("flaky", n=-1)
+        clock.advance(timedelta(seconds=1))
+    assert fired(guard) == []
+    with pytest.raises(RuntimeError):
+        agent.call("flaky", n=-1)  # the third failure opens it: the alert goes now
+    [record] = fired(guard)
+    assert record["metadata"]["details"]["status"] == "failed"
+    assert guard.flush_alerts(timeout=10)
+    [alert] = signed_alerts(receiver, clock)
+    assert "circuit breaker is open" in alert["summary"]

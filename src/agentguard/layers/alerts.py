@@ -26,6 +26,7 @@ from typing import Any
 
 from agentguard import control
 from agentguard.audit import AuditEntry
+from agentguard.breaker import BreakerState
 from agentguard.clock import Clock
 from agentguard.layers.registry import LayerContext, LayerSpec, register
 from agentguard.monitor.alert import Alert, DetailValue
@@ -68,7 +69,7 @@ _EVENTS: dict[str, Callable[[Observation], bool]] = {
 _EVENT_TEXT = {
     "sensitive_data_detected": "sensitive data was detected",
     "loop_detected": "a loop was detected; the agent is stopped",
-    "circuit_open": "a call was refused by an open circuit breaker",
+    "circuit_open": "a circuit breaker is open after repeated failures",
     "rate_limited": "a call was refused by a rate limit",
     "budget_exceeded": "a call was refused: it would cross a money budget",
 }
@@ -129,7 +130,7 @@ class AlertsLayer:
             self._check_thresholds(observation, agent)
         for index, rule in self._events:
             assert isinstance(rule.when, Event)
-            if self._watches(rule, agent) and _EVENTS[rule.when.name](observation):
+            if self._watches(rule, agent) and self._seen(rule.when.name, observation):
                 tool = action.tool if action.tool in self._tools else "a tool not in the policy"
                 summary = (
                     f"agent {agent!r}: {_EVENT_TEXT[rule.when.name]} on tool {tool!r} "
@@ -141,6 +142,18 @@ class AlertsLayer:
                                                   "codes": ", ".join(codes)},
                     observation.at,
                 )  # fmt: skip
+
+    def _seen(self, event: str, observation: Observation) -> bool:
+        if _EVENTS[event](observation):
+            return True
+        if event == "circuit_open" and observation.status == "failed":
+            # the failure that opened a breaker (of the agent, or of the tool) opens it now
+            action = observation.action
+            for key in (f"agent:{action.agent}", f"tool:{action.tool}"):
+                snapshot = self._store.breaker_state(key, observation.at)
+                if snapshot.state is BreakerState.OPEN and snapshot.since == observation.at:
+                    return True
+        return False
 
     def receive_signal(self, signal: SignalReport) -> list[str]:
         done: list[str] = []

@@ -20,7 +20,8 @@ A ``when`` is one of three shapes:
   or ``spend`` (dollars: ``$100/hour``, ``$5 within 10m``);
 - an **event** seen on an action: ``sensitive_data_detected`` (a ``pii`` or ``secrets``
   detector rule, or the leak guard, found something), ``loop_detected``, ``circuit_open``
-  (a call refused by an open breaker), ``rate_limited``, ``budget_exceeded``;
+  (the failure that opens a breaker, or a call refused by an open one), ``rate_limited``,
+  ``budget_exceeded``;
 - a **signal** reported from outside: ``signal NAME`` (``agentguard signal NAME --agent A``
   or :meth:`agentguard.Guard.signal`).
 """
