@@ -812,11 +812,13 @@ app.command("scan")(scan_command)
 
 # `agentguard status` and `agentguard metrics` (cli_status.py takes this module's helpers
 # when it runs, so it is imported here, once they exist)
+from agentguard.cli_incident import incident_app  # noqa: E402
 from agentguard.cli_status import metrics as metrics_command  # noqa: E402
 from agentguard.cli_status import status as status_command  # noqa: E402
 
 app.command("status")(status_command)
 app.command("metrics")(metrics_command)
+app.add_typer(incident_app, name="incident")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import re
+import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -128,6 +129,72 @@ def revoke_key(
 
 
 _SIGNAL_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")
+INCIDENT_ID = re.compile(r"inc_[0-9a-f]{16}")
+
+
+def new_incident_id() -> str:
+    """A fresh, unguessable incident id: ``inc_`` and 16 hex digits."""
+    return f"inc_{secrets.token_hex(8)}"
+
+
+def open_incident(
+    store: Store,
+    *,
+    agent: str | None,
+    reason: str,
+    by: str | None = None,
+    severity: str = "critical",
+    stop: bool = True,
+    incident: str | None = None,
+    clock: Clock | None = None,
+) -> str:
+    """Open an incident about ``agent`` (an ``agentguard.incident.open`` record); with
+    ``stop``, also set the agent's kill switch first. Returns the incident's id, which
+    ``agentguard incident report`` builds the timeline of."""
+    if not reason.strip():
+        raise ValueError("say why the incident is opened (the reason is recorded)")
+    ident = incident or new_incident_id()
+    if not INCIDENT_ID.fullmatch(ident):
+        raise ValueError(f"{ident!r} is not an incident id (inc_ and 16 hex digits)")
+    now = (clock or SystemClock()).now()
+    if stop and agent is not None:
+        kill(
+            store, KillScope.AGENT, agent, reason=f"incident {ident}: {reason}", by=by, clock=clock
+        )
+    store.append(
+        AuditEntry(
+            timestamp=now,
+            kind="control",
+            agent_id=agent,
+            action="agentguard.incident.open",
+            decision="incident.open",
+            status="open",
+            metadata={"incident": ident, "reason": reason, "severity": severity, "by": by},
+        )
+    )
+    return ident
+
+
+def close_incident(
+    store: Store, incident: str, *, summary: str, by: str | None = None, clock: Clock | None = None
+) -> None:
+    """Close an incident with what was learnt (an ``agentguard.incident.close`` record)."""
+    if not INCIDENT_ID.fullmatch(incident):
+        raise ValueError(f"{incident!r} is not an incident id (inc_ and 16 hex digits)")
+    if not summary.strip():
+        raise ValueError("say what was found and what changes (the summary is recorded)")
+    now = (clock or SystemClock()).now()
+    store.append(
+        AuditEntry(
+            timestamp=now,
+            kind="control",
+            agent_id=None,
+            action="agentguard.incident.close",
+            decision="incident.close",
+            status="closed",
+            metadata={"incident": incident, "summary": summary, "by": by},
+        )
+    )
 
 
 def record_signal(

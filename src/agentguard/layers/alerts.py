@@ -315,6 +315,9 @@ class AlertsLayer:
         extra: dict[str, DetailValue] = {"actions": ", ".join(actions)}
         if "stop_agent" in actions and agent is None:
             extra["stop_agent"] = "skipped: no agent named"
+        incident = control.new_incident_id() if "open_incident" in actions else None
+        if incident is not None:
+            extra["incident"] = incident
         alert = Alert(
             rule=rule.label,
             severity=rule.severity,
@@ -333,8 +336,17 @@ class AlertsLayer:
                 by="agentguard",
                 clock=self._clock,
             )
-        if "open_incident" in actions:
-            self._record(alert, "agentguard.incident.open", "incident.open", "open")
+        if incident is not None:
+            control.open_incident(
+                self._store,
+                agent=agent,
+                reason=f"alert {rule.label!r}: {summary}",
+                by="agentguard",
+                severity=rule.severity,
+                stop=False,  # stop_agent says whether the agent stops
+                incident=incident,
+                clock=self._clock,
+            )
         if "notify" in actions and self._dispatcher is not None:
             self._dispatcher.dispatch(alert)
         _log.warning("alert %s fired: %s", rule.label, summary)
