@@ -12,8 +12,6 @@ import pytest
 from agentguard.audit import AuditEntry
 from agentguard.errors import StoreUnavailable
 from agentguard.store import (
-    Approval,
-    ApprovalState,
     AuditQuery,
     KeyRecord,
     Kill,
@@ -100,16 +98,6 @@ def test_kill_switch_scopes(store: Store) -> None:
     assert len(store.list_kills()) == 3
     assert store.clear_kill(KillScope.ALL, "*") and not store.clear_kill(KillScope.ALL, "*")
     assert store.find_kill("a", "x").scope is KillScope.AGENT  # type: ignore[union-attr]
-
-
-def test_approvals_move_from_pending_once(store: Store) -> None:
-    store.create_approval(Approval("ap1", "a", "t", {"x": 1}, T0))
-    assert store.get_approval("ap1").state is ApprovalState.PENDING  # type: ignore[union-attr]
-    decided = store.decide_approval("ap1", ApprovalState.APPROVED, "alice", T0, "ok")
-    assert decided is not None and decided.decided_by == "alice"
-    assert store.decide_approval("ap1", ApprovalState.REJECTED, "bob", T0, None) is None
-    assert [a.id for a in store.list_approvals(ApprovalState.APPROVED)] == ["ap1"]
-    assert store.list_approvals(ApprovalState.PENDING) == []
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ import pytest
 
 from agentguard import Guard, StoreUnavailable
 from agentguard.policy import LoadedPolicy
+from agentguard.store import open_store
+from agentguard.store.base import Kill, KillScope
 from agentguard.store.sqlite import SQLiteStore
 
 
@@ -233,3 +236,27 @@ def refused_records(guard: Guard) -> int:
     from agentguard.store.base import AuditQuery
 
     return sum(1 for r in guard.store.search(AuditQuery()) if r.data["status"] != "executed")
+
+
+def test_an_unexpected_error_inside_a_write_releases_the_lock(tmp_path: Path) -> None:
+    """A bug (or Ctrl-C) in the middle of a transaction must not keep SQLite's write lock:
+    every other process on the file would block behind it."""
+    url = f"sqlite:///{tmp_path / 'ag.db'}"
+    store = open_store(url)
+    assert isinstance(store, SQLiteStore)
+
+    def broken(db: Any) -> None:
+        db.execute("INSERT INTO meta (name, value) VALUES ('x', 'y')")
+        raise KeyboardInterrupt
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store._write(broken)
+        other = open_store(url)
+        try:  # another connection can write at once: the lock was released
+            other.set_kill(Kill(KillScope.ALL, "*", "test", datetime.now(UTC), None))
+        finally:
+            other.close()
+        assert store.find_kill("a", "t") is not None
+    finally:
+        store.close()

@@ -12,8 +12,12 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
+# Approval and ApprovalState are re-exported: agentguard.store has always offered them.
+from agentguard.approval import Approval as Approval
+from agentguard.approval import ApprovalChange, ApprovalRequest, ExpirySweep
+from agentguard.approval import ApprovalState as ApprovalState
 from agentguard.audit import AuditEntry, AuditRecord, Verification
 from agentguard.breaker import (
     BreakerDecision,
@@ -413,40 +417,83 @@ def refused(plan: AdmissionPlan, index: int, totals: Sequence[int], last: int | 
 NOTHING_ASKED = Admission(True, None, None, None, ())
 
 
-class ApprovalState(enum.StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    """A request for a human decision on one action."""
-
-    id: str
-    agent: str
-    tool: str
-    payload: dict[str, Any]
-    created_at: datetime
-    state: ApprovalState = ApprovalState.PENDING
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    note: str | None = None
-
-
 class ApprovalStore(Protocol):
-    def create_approval(self, approval: Approval) -> None: ...
+    """The queue of actions waiting for people to approve them (human in the loop).
 
-    def get_approval(self, approval_id: str) -> Approval | None: ...
+    Each operation loads a request, applies :mod:`agentguard.approval`'s state machine and
+    writes the result in one atomic step across threads and processes, and returns an
+    :class:`ApprovalChange` to audit; a refused one raises an
+    :class:`agentguard.approval.ApprovalError` (``approval.not_found``,
+    ``approval.invalid_transition``, ``approval.expired``, ``approval.self_approval``,
+    ``approval.duplicate_approver``, ``approval.edit_refused``,
+    ``approval.binding_mismatch``) and changes nothing, as does an invalid argument
+    (``ValueError``). Nothing ever approves by timeout.
 
-    def decide_approval(
-        self, approval_id: str, state: ApprovalState, by: str, at: datetime, note: str | None
-    ) -> Approval | None:
-        """Move a pending approval to a final state; None if it is not pending."""
+    Example::
+
+        pending = store.request_approval(ApprovalRequest(binding, ...))
+        store.approve(pending.id, "alice", clock.now())       # by a person, not the agent
+        change = store.claim(pending.id, binding, clock.now())
+        if change is None:
+            ...  # used already: never run it twice
+    """
+
+    def request_approval(self, request: ApprovalRequest) -> Approval:
+        """Queue ``request`` as a pending :class:`Approval` with a fresh random id."""
         ...
 
-    def list_approvals(self, state: ApprovalState | None = None) -> list[Approval]: ...
+    def get_approval(self, approval_id: str) -> Approval | None:
+        """The request with this id, as it stands (None: no such request)."""
+        ...
+
+    def list_approvals(
+        self,
+        state: ApprovalState | None = None,
+        agent: str | None = None,
+        limit: int | None = None,
+    ) -> list[Approval]:
+        """Requests in ``state`` (None: any) of ``agent`` (None: any), oldest
+        ``requested_at`` first, at most ``limit`` of them (None: all)."""
+        ...
+
+    def approve(
+        self,
+        approval_id: str,
+        approver: str,
+        at: datetime,
+        *,
+        edited_arguments: str | None = None,
+        comment: str | None = None,
+    ) -> ApprovalChange:
+        """``approver`` says yes (see :func:`agentguard.approval.approve`): approved once
+        ``required`` distinct people other than the requester have, before the deadline."""
+        ...
+
+    def reject(
+        self, approval_id: str, by: str, at: datetime, *, comment: str | None = None
+    ) -> ApprovalChange:
+        """``by`` rejects a waiting request: it never runs."""
+        ...
+
+    def escalate(self, approval_id: str, new_deadline: datetime, at: datetime) -> ApprovalChange:
+        """A pending request (usually one :meth:`expire_due` returned) waits on, escalated,
+        until ``new_deadline``; once only."""
+        ...
+
+    def expire_due(self, at: datetime) -> ExpirySweep:
+        """Expire every waiting request whose deadline has come by ``at``, except pending
+        ones to escalate, which are returned unchanged for :meth:`escalate`."""
+        ...
+
+    def claim(self, approval_id: str, binding: str, at: datetime) -> ApprovalChange | None:
+        """Take an approved request for execution, if ``binding`` is the approved action's:
+        the change (now executing) goes to the first caller only; None to every later or
+        concurrent one."""
+        ...
+
+    def finish(self, approval_id: str, ok: bool, at: datetime) -> ApprovalChange:
+        """A claimed request's execution ended: executed (``ok``) or failed."""
+        ...
 
 
 class ProvenanceStore(Protocol):

@@ -53,8 +53,6 @@ from agentguard.errors import StoreUnavailable
 from agentguard.store.base import (
     NOTHING_ASKED,
     Admission,
-    Approval,
-    ApprovalState,
     AuditQuery,
     KeyRecord,
     Kill,
@@ -69,6 +67,8 @@ from agentguard.store.base import (
     to_micros,
     to_units,
 )
+from agentguard.store.sqlite_approvals import SCHEMA as APPROVAL_SCHEMA
+from agentguard.store.sqlite_approvals import SQLiteApprovals
 
 T = TypeVar("T")
 
@@ -119,17 +119,6 @@ CREATE TABLE IF NOT EXISTS breakers (
     state TEXT NOT NULL,  -- closed, open or half_open: read alone on the hot path
     data  TEXT NOT NULL   -- agentguard.breaker.encode()
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS approvals (
-    id         TEXT PRIMARY KEY,
-    agent      TEXT NOT NULL,
-    tool       TEXT NOT NULL,
-    payload    TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    state      TEXT NOT NULL,
-    decided_by TEXT,
-    decided_at TEXT,
-    note       TEXT
-);
 CREATE TABLE IF NOT EXISTS meta (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -167,7 +156,7 @@ def _dt(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteApprovals):
     """All of agentguard's state in one SQLite file (``sqlite:///path/to/file.db``)."""
 
     def __init__(
@@ -200,7 +189,7 @@ class SQLiteStore:
             self._db.execute(f"PRAGMA synchronous={_SYNC_MODES[synchronous]}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
+            for statement in (_SCHEMA + APPROVAL_SCHEMA).split(";"):
                 if statement.strip():
                     self._db.execute(statement)
             self._db.execute("COMMIT")
@@ -247,6 +236,13 @@ class SQLiteStore:
                 raise StoreUnavailable(
                     f"the SQLite store {str(self.path)!r} failed: {what}"
                 ) from None
+            except BaseException:
+                # Anything else (a bug, Ctrl-C) must not leave the write lock held: every
+                # other process on the file would wait on it.
+                with contextlib.suppress(sqlite3.Error):
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                raise
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         def transaction(db: sqlite3.Connection) -> T:
@@ -642,56 +638,6 @@ class SQLiteStore:
 
         return self._run(work)  # one statement: atomic
 
-    # ----------------------------------------------------------------- approvals
-
-    def create_approval(self, approval: Approval) -> None:
-        self._write(
-            lambda db: db.execute(
-                "INSERT INTO approvals (id, agent, tool, payload, created_at, state) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    approval.id,
-                    approval.agent,
-                    approval.tool,
-                    json.dumps(approval.payload, default=str),
-                    _ts(approval.created_at),
-                    str(approval.state),
-                ),
-            )
-        )
-
-    def get_approval(self, approval_id: str) -> Approval | None:
-        row = self._run(
-            lambda db: db.execute(_APPROVAL_SELECT + " WHERE id = ?", (approval_id,)).fetchone()
-        )
-        return None if row is None else _approval(row)
-
-    def decide_approval(
-        self, approval_id: str, state: ApprovalState, by: str, at: datetime, note: str | None
-    ) -> Approval | None:
-        def work(db: sqlite3.Connection) -> Approval | None:
-            cursor = db.execute(
-                "UPDATE approvals SET state = ?, decided_by = ?, decided_at = ?, note = ? "
-                "WHERE id = ? AND state = 'pending'",
-                (str(state), by, _ts(at), note, approval_id),
-            )
-            if cursor.rowcount != 1:
-                return None
-            row = db.execute(_APPROVAL_SELECT + " WHERE id = ?", (approval_id,)).fetchone()
-            return _approval(row)
-
-        return self._write(work)
-
-    def list_approvals(self, state: ApprovalState | None = None) -> list[Approval]:
-        def work(db: sqlite3.Connection) -> list[Any]:
-            if state is None:
-                return db.execute(_APPROVAL_SELECT + " ORDER BY created_at").fetchall()
-            return db.execute(
-                _APPROVAL_SELECT + " WHERE state = ? ORDER BY created_at", (str(state),)
-            ).fetchall()
-
-        return [_approval(row) for row in self._run(work)]
-
     # ---------------------------------------------------------------- provenance
 
     def fingerprint_key(self) -> bytes:
@@ -766,7 +712,6 @@ FROM (SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)
      AS head
 RETURNING seq, prev_hash, hash
 """
-_APPROVAL_SELECT = "SELECT id, agent, tool, payload, created_at, state, decided_by, decided_at, note FROM approvals"
 
 
 _MICRO = timedelta(microseconds=1)
@@ -897,18 +842,3 @@ def _key(row: Any) -> KeyRecord:
 def _kill(row: Any) -> Kill:
     scope, target, reason, set_at, set_by = row
     return Kill(KillScope(scope), target, reason, _dt(set_at) or datetime.now(UTC), set_by)
-
-
-def _approval(row: Any) -> Approval:
-    approval_id, agent, tool, payload, created, state, by, decided, note = row
-    return Approval(
-        id=approval_id,
-        agent=agent,
-        tool=tool,
-        payload=json.loads(payload),
-        created_at=_dt(created) or datetime.now(UTC),
-        state=ApprovalState(state),
-        decided_by=by,
-        decided_at=_dt(decided),
-        note=note,
-    )
