@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,19 @@ def test_a_tool_with_no_cost_declared_still_counts_what_it_reports(guard: Guard)
     agent.call("lookup", q="b")  # $1.20 booked: over
     with pytest.raises(RateLimited):
         agent.call("lookup", q="c")
+
+
+def test_a_failed_call_is_recorded_at_the_cost_it_was_booked_at(guard: Guard) -> None:
+    """The budget keeps a failed call's estimate (it may have cost money): the audit record,
+    and so status, metrics and spend alerts, say the same."""
+
+    @guard.tool()
+    def complete(prompt: str) -> Cost:
+        raise TimeoutError("upstream")
+
+    with pytest.raises(TimeoutError):
+        guard.agent("writer").call("complete", prompt="x")
+    assert costs(guard) == ["0.1"]
+    assert guard.store.total("cost|writer|*", guard.clock.now(), timedelta(hours=1)) == Decimal(
+        "0.1"
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -90,7 +91,10 @@ class Executor:
         try:
             result = function.func(**decision.action.args)
         except BaseException as exc:
-            self._audit(decision, timestamp, started, "failed", error=exc, prepared=prepared)
+            self._audit(
+                decision, timestamp, started, "failed", error=exc, prepared=prepared,
+                cost=self._estimate(decision),
+            )  # fmt: skip
             raise
         return self._deliver(decision, timestamp, started, result, prepared)
 
@@ -108,12 +112,21 @@ class Executor:
                 result = await asyncio.to_thread(function.func, **decision.action.args)
         except BaseException as exc:  # cancellation too: the record says the call failed
             await asyncio.to_thread(
-                self._audit, decision, timestamp, started, "failed", error=exc, prepared=prepared
-            )
+                functools.partial(
+                    self._audit, decision, timestamp, started, "failed", error=exc,
+                    prepared=prepared, cost=self._estimate(decision),
+                )
+            )  # fmt: skip
             raise
         return await asyncio.to_thread(
             self._deliver, decision, timestamp, started, result, prepared
         )
+
+    def _estimate(self, decision: Decision) -> Decimal | None:
+        """The policy's cost of a call that ran and failed: booked against budgets as it
+        was reserved (the call may well have cost money), so the record says it too."""
+        spec = self.tool_spec(decision.action.tool)
+        return spec.cost if spec is not None else None
 
     def evaluate(self, action: Action) -> Decision:
         """The pipeline's decision, with names that must not be echoed taken out of it."""
