@@ -12,25 +12,39 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from agentguard import control
-from agentguard.audit import AuditRecord
+from agentguard.cli_audit import audit_app
+from agentguard.cli_common import (
+    DEFAULT_POLICY,
+    EXIT_FAILED,
+    EXIT_STORE,
+    EXIT_USAGE,
+    PolicyOpt,
+    StoreOpt,
+    _existing_store,
+    _fail,
+    _guarded,
+    _operator,
+    _os_error,
+    _policy,
+    _sqlite_path,
+    _store,
+    err,
+    out,
+)
+from agentguard.cli_incident import incident_app
 from agentguard.cli_scan import scan as scan_command
-from agentguard.cli_table import ColumnKind, print_table, unbounded_when_piped
+from agentguard.cli_status import metrics as metrics_command
+from agentguard.cli_status import status as status_command
+from agentguard.cli_table import ColumnKind, print_table
 from agentguard.clock import SystemClock
-from agentguard.errors import AgentGuardError, PolicyError, StoreUnavailable
-from agentguard.policy import LoadedPolicy, load_policy, policy_json_schema
+from agentguard.errors import AgentGuardError, StoreUnavailable
+from agentguard.policy import policy_json_schema
 from agentguard.policy.units import parse_duration
-from agentguard.store import DEFAULT_URL, AuditQuery, Store, open_store
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_STORE = 3
+from agentguard.store import DEFAULT_URL
 
 app = typer.Typer(
     name="agentguard",
@@ -41,93 +55,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 keys_app = typer.Typer(help="Create, list and revoke scoped API keys.", no_args_is_help=True)
-audit_app = typer.Typer(
-    help="Read, search, export and verify the audit log; sign checkpoints of its head.",
-    no_args_is_help=True,
-)
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
-
-out = unbounded_when_piped(Console(highlight=False, soft_wrap=True))
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-PolicyOpt = Annotated[
-    Path,
-    typer.Option(
-        "--policy", "-p", envvar="AGENTGUARD_POLICY", help="Policy file.", show_default=True
-    ),
-]
-StoreOpt = Annotated[
-    str,
-    typer.Option(
-        "--store", "-s", envvar="AGENTGUARD_STORE", help="Store URL (sqlite:///file.db, memory://)."
-    ),
-]
-DEFAULT_POLICY = Path("policy.yaml")
-
-
-def _fail(message: str, code: int) -> typer.Exit:
-    err.print(f"[red]error:[/red] {escape(message)}", markup=True)
-    return typer.Exit(code)
-
-
-def _policy(path: Path, *, load_plugins: bool = True) -> LoadedPolicy:
-    try:
-        return load_policy(path, load_plugins=load_plugins)
-    except PolicyError as exc:
-        for problem in exc.problems:
-            err.print(problem, markup=False)
-        raise typer.Exit(EXIT_USAGE) from None
-
-
-def _store(url: str) -> Store:
-    try:
-        return open_store(url)
-    except StoreUnavailable as exc:
-        raise _fail(exc.message, EXIT_STORE) from None
-
-
-def _existing_store(url: str) -> Store:
-    """Open a store that must exist already. Commands that read or change state never create
-    one: a mistyped ``--store`` would otherwise verify, list or kill in a new, empty store
-    and report success."""
-    path = _sqlite_path(url)
-    if path is not None and not path.exists():
-        raise _fail(
-            f"no store at {str(path)!r}: the file does not exist (--store {url}). Check "
-            "--store or AGENTGUARD_STORE; a new store is created by `agentguard init` or by "
-            "the guard on its first call",
-            EXIT_STORE,
-        )
-    return _store(url)
-
-
-def _sqlite_path(url: str) -> Path | None:
-    """The file a ``sqlite:///`` URL names (as :func:`open_store` reads it), else None."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() != "sqlite" or parts.netloc:
-        return None  # not a file, or a malformed URL that open_store explains
-    path = parts.path[1:] if parts.path.startswith("/") else parts.path
-    return Path(path) if path else None
-
-
-def _guarded(fn: Any) -> Any:
-    """Run a command body, turning store failures into exit code 3 and other agentguard
-    and OS errors into exit code 2, each with a one-line message."""
-    try:
-        return fn()
-    except StoreUnavailable as exc:
-        raise _fail(exc.message, EXIT_STORE) from None
-    except AgentGuardError as exc:
-        raise _fail(str(exc), EXIT_USAGE) from None
-    except OSError as exc:
-        raise _fail(_os_error(exc), EXIT_USAGE) from None
-
-
-def _os_error(exc: OSError) -> str:
-    what = exc.strerror or type(exc).__name__
-    return f"{exc.filename}: {what}" if exc.filename else what
-
 
 # ------------------------------------------------------------------------- policy
 
@@ -378,327 +307,6 @@ def keys_revoke(
     out.print(f"revoked key {ident}", markup=False)
 
 
-# ------------------------------------------------------------------------- audit
-
-
-def _since(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        span = parse_duration(value)
-    except ValueError:
-        span = None
-    except OverflowError:
-        span = timedelta.max
-    if span is not None:
-        try:
-            return SystemClock().now() - span
-        except OverflowError:
-            raise _fail(
-                f"--since {value}: that is before the year 1; give a shorter duration",
-                EXIT_USAGE,
-            ) from None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise _fail(
-            f"--since {value!r}: give a duration (2h, 1d) or an ISO time (2026-03-15T14:00:00Z)",
-            EXIT_USAGE,
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _record_data(record: AuditRecord) -> dict[str, Any]:
-    """The record as a dict; a body that is not a JSON object (it was altered) is kept as
-    text rather than stopping the listing."""
-    try:
-        return record.data
-    except (ValueError, TypeError):
-        return {
-            "seq": record.seq,
-            "prev_hash": record.prev_hash,
-            "hash": record.hash,
-            "body": record.body,
-            "status": "(the record is not a JSON object: run audit verify)",
-        }
-
-
-def _print_records(records: list[AuditRecord], as_json: bool) -> None:
-    if as_json:
-        for record in records:
-            sys.stdout.write(json.dumps(_record_data(record), ensure_ascii=False) + "\n")
-        return
-    rows = []
-    for record in records:
-        data = _record_data(record)
-        reasons = data.get("reasons") or []
-        last = reasons[-1]["code"] if reasons else (data.get("metadata") or {}).get("reason", "")
-        rows.append(
-            (
-                str(record.seq),
-                str(data.get("timestamp", ""))[:23].replace("T", " "),
-                str(data.get("agent_id") or ""),
-                str(data.get("action") or ""),
-                str(data.get("decision") or ""),
-                str(data.get("status") or ""),
-                str(last),
-            )
-        )
-    columns: list[tuple[str, ColumnKind]] = [
-        ("seq", "id"),
-        ("time (UTC)", "words"),
-        ("agent", "id"),
-        ("action", "id"),
-        ("decision", "id"),
-        ("status", "words"),
-        ("reason", "text"),
-    ]
-    print_table(out, columns, rows)
-
-
-@audit_app.command("tail")
-def audit_tail(
-    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many records.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON record per line.")] = False,
-    store: StoreOpt = DEFAULT_URL,
-) -> None:
-    """Show the newest records."""
-    db = _existing_store(store)
-    records = _guarded(lambda: list(db.search(AuditQuery(limit=lines, newest_first=True))))
-    _print_records(list(reversed(records)), as_json)
-
-
-@audit_app.command("search")
-def audit_search(
-    agent: Annotated[str | None, typer.Option("--agent", help="Only this agent.")] = None,
-    tool: Annotated[str | None, typer.Option("--tool", help="Only this tool (action).")] = None,
-    since: Annotated[
-        str | None, typer.Option("--since", help="A duration back (2h) or an ISO time.")
-    ] = None,
-    decision: Annotated[
-        str | None, typer.Option("--decision", help="allow, deny, or a control verb.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=0, help="At most this many.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON record per line.")] = False,
-    store: StoreOpt = DEFAULT_URL,
-) -> None:
-    """Find records by agent, tool, time and decision."""
-    query = AuditQuery(agent=agent, tool=tool, decision=decision, since=_since(since), limit=limit)
-    db = _existing_store(store)
-    _print_records(_guarded(lambda: list(db.search(query))), as_json)
-
-
-@audit_app.command("export")
-def audit_export(
-    fmt: Annotated[str, typer.Option("--format", help="Export format (jsonl).")] = "jsonl",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
-    store: StoreOpt = DEFAULT_URL,
-) -> None:
-    """Export every record, hashes included, so the chain can be checked elsewhere."""
-    if fmt != "jsonl":
-        raise _fail(f"unknown format {fmt!r}; supported: jsonl", EXIT_USAGE)
-    db = _existing_store(store)
-
-    def write(stream: Any) -> int:
-        count = 0
-        for record in db.search(AuditQuery()):
-            stream.write(json.dumps(_record_data(record), ensure_ascii=False) + "\n")
-            count += 1
-        return count
-
-    if output is None:
-        _guarded(lambda: write(sys.stdout))
-        return
-    try:
-        stream = output.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise _fail(f"cannot write {str(output)!r}: {exc.strerror or exc}", EXIT_USAGE) from None
-    with stream:
-        count = _guarded(lambda: write(stream))
-    err.print(f"exported {count} records to {output}", markup=False)
-
-
-@audit_app.command("verify")
-def audit_verify(
-    checkpoint: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoint",
-            help="A file of signed checkpoints (from audit checkpoint); the log must still "
-            "reach every one.",
-        ),
-    ] = None,
-    public_key: Annotated[
-        Path | None,
-        typer.Option("--public-key", help="The checkpoints' public key (PEM, from audit keygen)."),
-    ] = None,
-    key: Annotated[
-        Path | None,
-        typer.Option("--key", help="Instead of --public-key: the private key file."),
-    ] = None,
-    store: StoreOpt = DEFAULT_URL,
-) -> None:
-    """Check the hash chain and the index columns beside it; with --checkpoint, also that
-    the log still reaches each signed checkpoint (records deleted from its end show only
-    there). Exit 1 naming the first broken record, or each checkpoint the log fails."""
-    from agentguard.checkpoint import CheckpointReport, load_public_key, verify_checkpoints
-
-    if checkpoint is None and (public_key is not None or key is not None):
-        raise _fail("--public-key and --key are for checking a --checkpoint file", EXIT_USAGE)
-    lines: list[str] = []
-    if checkpoint is not None:
-        source = public_key if public_key is not None else key
-        if source is None:
-            raise _fail(
-                "--checkpoint needs the key that signed it: --public-key FILE (printed by "
-                "audit keygen and audit public-key), or --key FILE",
-                EXIT_USAGE,
-            )
-        signer_key = _guarded(lambda: load_public_key(source))
-        try:
-            lines = checkpoint.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise _fail(f"cannot read the checkpoint file: {_os_error(exc)}", EXIT_USAGE) from None
-        except ValueError:
-            raise _fail(
-                f"{str(checkpoint)!r} is not a checkpoint file (not text)", EXIT_USAGE
-            ) from None
-    db = _existing_store(store)
-    result = _guarded(db.verify)
-    report: CheckpointReport | None = None
-    if checkpoint is not None:
-        report = _guarded(lambda: verify_checkpoints(lines, db.search(AuditQuery()), signer_key))
-    if result.ok and (report is None or report.ok):
-        out.print(f"audit log OK: {result.checked} records, hash chain intact")
-    elif result.ok:
-        err.print(
-            f"audit log FAILS its checkpoints: its {result.checked} records form an intact "
-            "hash chain, but"
-        )
-    else:
-        err.print(
-            f"audit log BROKEN at record {result.bad_seq}: {result.problem} "
-            f"({result.checked} records before it are intact)",
-            markup=False,
-        )
-    if report is None:
-        if result.ok:
-            err.print(
-                "note: records deleted from the end of the log show only against a signed "
-                "checkpoint (audit checkpoint, then audit verify --checkpoint)"
-            )
-    elif report.ok:
-        plural = "s" if report.checked != 1 else ""
-        out.print(
-            f"checkpoints OK: the log reaches the {report.checked} signed checkpoint{plural} "
-            f"in {checkpoint} (the newest at record {report.newest})",
-            markup=False,
-        )
-    else:
-        for problem in report.problems:
-            err.print(f"checkpoint FAILED: {problem}", markup=False)
-    if not result.ok or (report is not None and not report.ok):
-        raise typer.Exit(EXIT_FAILED)
-
-
-KeyFileOpt = Annotated[
-    Path, typer.Option("--key", help="The Ed25519 private key file that signs checkpoints.")
-]
-
-
-@audit_app.command("checkpoint")
-def audit_checkpoint(
-    key: KeyFileOpt,
-    to: Annotated[
-        str,
-        typer.Option(
-            "--out",
-            "-o",
-            help="The checkpoint file to append to (JSON lines), or an http(s) URL to POST to.",
-        ),
-    ],
-    store: StoreOpt = DEFAULT_URL,
-) -> None:
-    """Sign the log's head (its newest record) and append it to a checkpoint file.
-
-    Keep the file and the key where whoever can write the store cannot; `audit verify
-    --checkpoint FILE` then fails when records were deleted from the end of the log. The
-    chain is verified first: a broken log is not signed.
-    """
-    from agentguard.checkpoint import Signer, log_identity
-    from agentguard.checkpointer import open_sink
-
-    signer = _guarded(lambda: Signer.from_file(key))
-    sink = _guarded(lambda: open_sink(to))
-    db = _existing_store(store)
-    result = _guarded(db.verify)
-    if not result.ok:
-        raise _fail(
-            f"audit log BROKEN at record {result.bad_seq}: {result.problem}; a broken log is "
-            "not signed",
-            EXIT_FAILED,
-        )
-    head = _guarded(lambda: next(iter(db.search(AuditQuery(limit=1, newest_first=True))), None))
-    if head is None:
-        out.print("the audit log is empty: no checkpoint written")
-        return
-    log = _guarded(lambda: log_identity(db)) or head.hash
-    signed = signer.sign(log=log, seq=head.seq, hash=head.hash, time=SystemClock().now())
-    _guarded(lambda: sink.write(signed))
-    out.print(
-        f"checkpoint of record {signed.seq} (hash {signed.hash[:16]}…) signed with key "
-        f"{signed.key}, appended to {sink.where}",
-        markup=False,
-    )
-
-
-@audit_app.command("keygen")
-def audit_keygen(
-    key: Annotated[
-        Path,
-        typer.Option(
-            "--key", help="Where to write the private key (mode 0600, never overwritten)."
-        ),
-    ],
-    public_key: Annotated[
-        Path | None, typer.Option("--public-key", help="Also write the public key here.")
-    ] = None,
-) -> None:
-    """Make an Ed25519 key for signing checkpoints; print its public key (PEM).
-
-    Keep the private key outside the store, off its machine if you can: whoever holds it can
-    sign checkpoints. Give the public key to whoever runs audit verify --checkpoint.
-    """
-    from agentguard.checkpoint import generate_key, key_id, public_pem
-
-    if public_key is not None and public_key.exists():
-        raise _fail(f"{public_key} exists; it is not overwritten", EXIT_USAGE)
-    public = _guarded(lambda: generate_key(key))
-    pem = public_pem(public)
-    if public_key is not None:
-        try:
-            public_key.write_text(pem, encoding="ascii")
-        except OSError as exc:
-            raise _fail(f"cannot write the public key: {_os_error(exc)}", EXIT_USAGE) from None
-    err.print(
-        f"wrote the private key {key} (mode 0600), key id {key_id(public)}. Its public key:",
-        markup=False,
-    )
-    sys.stdout.write(pem)
-
-
-@audit_app.command("public-key")
-def audit_public_key(key: KeyFileOpt) -> None:
-    """Print the public key (PEM) of a checkpoint signing key, for audit verify --public-key."""
-    from agentguard.checkpoint import Signer, public_pem
-
-    signer = _guarded(lambda: Signer.from_file(key))
-    err.print(f"key id {signer.key_id}", markup=False)
-    sys.stdout.write(public_pem(signer.public_key))
-
-
 # ------------------------------------------------------------------ kill switch
 
 
@@ -781,15 +389,6 @@ def signal(
         out.print(f"  {line}", markup=False)
 
 
-def _operator() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli"
-
-
 # -------------------------------------------------------------------------- demo
 
 
@@ -809,12 +408,6 @@ def demo(
 
 
 app.command("scan")(scan_command)
-
-# `agentguard status` and `agentguard metrics` (cli_status.py takes this module's helpers
-# when it runs, so it is imported here, once they exist)
-from agentguard.cli_incident import incident_app  # noqa: E402
-from agentguard.cli_status import metrics as metrics_command  # noqa: E402
-from agentguard.cli_status import status as status_command  # noqa: E402
 
 app.command("status")(status_command)
 app.command("metrics")(metrics_command)

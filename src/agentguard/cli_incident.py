@@ -44,7 +44,7 @@ def incident_open(
 ) -> None:
     """Stop an agent and open an incident about it; prints the incident's id."""
     from agentguard import control
-    from agentguard.cli import EXIT_USAGE, _existing_store, _fail, _guarded, _operator, out
+    from agentguard.cli_common import EXIT_USAGE, _existing_store, _fail, _guarded, _operator, out
 
     if severity not in ("info", "warning", "critical"):
         raise _fail("--severity is info, warning or critical", EXIT_USAGE)
@@ -70,7 +70,7 @@ def incident_list(
     store: StoreOpt = DEFAULT_URL,
 ) -> None:
     """Every incident in the audit log, oldest first."""
-    from agentguard.cli import _existing_store, _guarded, out
+    from agentguard.cli_common import _existing_store, _guarded, out
     from agentguard.cli_table import ColumnKind, print_table
 
     db = _existing_store(store)
@@ -105,7 +105,7 @@ def incident_report(
     """The incident's timeline, measured from the audit log alone (Markdown, or --json)."""
     import sys
 
-    from agentguard.cli import EXIT_USAGE, _existing_store, _fail, _guarded
+    from agentguard.cli_common import EXIT_USAGE, _existing_store, _fail, _guarded
 
     try:
         window = parse_duration(lookback) if lookback else DEFAULT_LOOKBACK
@@ -127,7 +127,7 @@ def incident_close(
 ) -> None:
     """Close an incident, recording what was learnt."""
     from agentguard import control
-    from agentguard.cli import EXIT_USAGE, _existing_store, _fail, _guarded, _operator, out
+    from agentguard.cli_common import EXIT_USAGE, _existing_store, _fail, _guarded, _operator, out
 
     db = _existing_store(store)
     known = {i["incident"]: i for i in _guarded(lambda: list_incidents(db))}

@@ -90,7 +90,7 @@ def status(
 ) -> None:
     """Show each agent's actions, failures, spend against its budgets, circuit breakers and
     kill switches, from the store every process shares."""
-    from agentguard import cli
+    from agentguard import cli_common as cli
 
     pause = _interval(interval)
     watch = watch or interval is not None or count is not None
@@ -116,7 +116,7 @@ def status(
 
 
 def _interval(value: str | None) -> float:
-    from agentguard import cli
+    from agentguard import cli_common as cli
 
     if value is None:
         return DEFAULT_INTERVAL
@@ -269,7 +269,7 @@ def metrics(
     audit log every process shares; kill switches and circuit breakers as they stand."""
     from prometheus_client import CollectorRegistry
 
-    from agentguard import cli
+    from agentguard import cli_common as cli
     from agentguard.metrics import AuditCollector, MetricsServer, metrics_app
 
     db = cli._existing_store(store)
