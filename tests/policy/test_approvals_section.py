@@ -64,3 +64,42 @@ def test_min_confidence_is_a_score() -> None:
     for bad in (0, 1.5, -1):
         with pytest.raises(ValidationError, match="min_confidence"):
             ApprovalsSection.model_validate({"min_confidence": bad})
+
+
+BASE = """
+version: 1
+tools:
+  publish_post: {input: {text: {type: string}}, risk: medium}
+  process_refund: {input: {amount: {type: number}}, risk: high}
+roles:
+  poster: {allow: [publish_post, process_refund]}
+agents:
+  content_agent: {roles: [poster]}
+"""
+
+
+def test_approvers_load_with_the_policy() -> None:
+    from agentguard.policy import parse_policy
+
+    policy = parse_policy(BASE + 'approvers:\n  alice: {tools: ["*"]}\n  bob: {tiers: [medium]}\n')
+    approvers = policy.model.approvers
+    assert approvers is not None and set(approvers) == {"alice", "bob"}
+
+
+@pytest.mark.parametrize(
+    ("approvers", "message"),
+    [
+        ("  content_agent: {}\n", "both an agent and an approver"),
+        ("  alice: {tools: [publish_pots]}\n", "did you mean 'publish_post'"),
+        ("  alice: {tiers: [urgent]}\n", "tiers"),
+        ("  'al ice': {}\n", "not a valid name"),
+        ("  alice: {tool: [x]}\n", "unknown key"),
+    ],
+)
+def test_bad_approvers_are_refused_with_their_line(approvers: str, message: str) -> None:
+    from agentguard.errors import PolicyError
+    from agentguard.policy import parse_policy
+
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(BASE + "approvers:\n" + approvers, source="policy.yaml")
+    assert message in str(caught.value) and "policy.yaml:" in str(caught.value)

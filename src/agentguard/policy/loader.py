@@ -21,6 +21,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from agentguard.detect.base import Detector
 from agentguard.errors import PolicyError
 from agentguard.policy.alerts import AlertRule
+from agentguard.policy.approvals import ApproverSpec
 from agentguard.policy.breakers import BreakersSection, LoopBreaker
 from agentguard.policy.conditions import (
     VARIABLES,
@@ -213,6 +214,24 @@ def _check_alerts(model: Policy, report: Callable[[Iterable[str | int], str], No
                 )
 
 
+def _check_approvers(model: Policy, report: Callable[[Iterable[str | int], str], None]) -> None:
+    """Approvers are people: never named like an agent, and limited to tools that exist."""
+    for name, spec in (model.approvers or {}).items():
+        if name in model.agents:
+            report(
+                ["approvers", name],
+                f"{name!r} is both an agent and an approver; an agent never approves, so "
+                "give the person another name",
+            )
+        for position, pattern in enumerate(spec.tools or ()):
+            if not _expand(pattern, sorted(model.tools)):
+                report(
+                    ["approvers", name, "tools", position],
+                    f"approver {name!r} may approve tool {pattern!r}, which is not defined "
+                    "under 'tools:'" + _suggest(pattern, model.tools),
+                )
+
+
 def _compile(
     model: Policy, document: CommentedMap, source: str, load_plugins: bool
 ) -> LoadedPolicy:
@@ -337,6 +356,7 @@ def _compile(
                 )
 
     _check_alerts(model, report)
+    _check_approvers(model, report)
 
     if problems:
         raise PolicyError(problems)
@@ -509,6 +529,7 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "loops": LoopBreaker,
             "audit_checkpoints": models.AuditCheckpoints,
             "alerts": AlertRule,
+            "approvers": ApproverSpec,
         }.get(str(part))
         if target is None:
             return []
@@ -516,7 +537,17 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             del path[:2]  # the agent's name and the rule's index
         if (
             part
-            in ("tools", "roles", "agents", "allow", "deny", "rules", "quality_checks", "alerts")
+            in (
+                "tools",
+                "roles",
+                "agents",
+                "allow",
+                "deny",
+                "rules",
+                "quality_checks",
+                "alerts",
+                "approvers",
+            )
             and path
         ):
             path.pop(0)  # the name of the tool/role/agent, or the list index

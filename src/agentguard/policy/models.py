@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agentguard.policy.alerts import AlertRule
+from agentguard.policy.approvals import ApproverSpec
 from agentguard.policy.breakers import BreakersSection
 from agentguard.policy.limits import LimitRule
 from agentguard.policy.units import Duration, Money
@@ -355,6 +356,11 @@ class Policy(_Strict):
         "(or '*' for all agents together).",
     )
     approvals: Any = Field(default=None, description="Not enforced by this release: refused.")
+    approvers: dict[str, ApproverSpec] | None = Field(
+        default=None,
+        description="The people who may approve held actions, each limited to some tools "
+        "and/or risk tiers (approving itself arrives with the approvals layer).",
+    )
     breakers: BreakersSection | None = Field(
         default=None, description="Circuit breakers on errors, and loop detection."
     )
@@ -370,10 +376,10 @@ class Policy(_Strict):
     detectors: DetectorsSection = Field(default_factory=DetectorsSection)
     audit_checkpoints: AuditCheckpoints | None = None
 
-    @field_validator("tools", "roles", "agents")
+    @field_validator("tools", "roles", "agents", "approvers")
     @classmethod
-    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
-        for name in value:
+    def _names(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name in value or ():
             if not name or not all(ch.isalnum() or ch in "_-.:" for ch in name):
                 raise ValueError(
                     f"{name!r} is not a valid name; use letters, digits, '_', '-', '.' or ':'"
