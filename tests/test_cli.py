@@ -757,3 +757,25 @@ def test_audit_checkpoint_refuses_a_key_others_can_read(
     result = run("audit", "checkpoint", "--key", "audit.key", "--out", "cp.jsonl")
     assert result.returncode == 2
     assert "chmod 600" in result.stderr
+
+
+def test_keys_create_approver_makes_a_persons_key(run: Run, policy: Path, made_store: str) -> None:
+    policy.write_text(
+        policy.read_text(encoding="utf-8") + '\napprovers:\n  alice: {tools: ["*"]}\n',
+        encoding="utf-8",
+    )
+    made = _ok(run("keys", "create", "--approver", "alice", "--store", made_store))
+    key = made.stdout.strip()
+    assert key.startswith("agp_") and "approver 'alice'" in made.stderr
+    listed = _ok(run("keys", "list", "--store", made_store)).stdout
+    assert "approver" in listed and "alice" in listed
+    for args, message in [
+        (("--approver", "mallory"), "not under approvers:"),
+        (("--approver", "alice", "--tools", "read_inbox"), "no --tools"),
+        (("--approver", "alice", "--agent", "email_agent"), "either the agent"),
+        ((), "either the agent"),
+    ]:
+        refused = run("keys", "create", *args, "--store", made_store)
+        assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr)
+    key_id = key.split("_")[1]
+    _ok(run("keys", "revoke", key_id, "--store", made_store))

@@ -145,3 +145,29 @@ def test_a_lifetime_past_year_9999_or_not_positive_is_refused(
 def test_a_kill_switch_for_a_blank_name_is_refused(names: dict[str, str]) -> None:
     with pytest.raises(ValueError, match="name is empty"):
         control.scope_of(agent=names.get("agent"), tool=names.get("tool"), everything=False)
+
+
+# ------------------------------------------------------------------ approver keys
+
+
+def test_approver_keys_and_agent_keys_never_stand_for_each_other(guard: Guard) -> None:
+    """A person's key approves and never acts; an agent's key never approves, even
+    reshaped as an approver key (they live in separate tables)."""
+    now = guard.clock.now()
+    person, record = control.issue_key(
+        guard.store, "alice", expires_in=None, tools=None, kind="approver"
+    )
+    assert person.startswith("agp_")
+    assert authenticate(guard.store, person, now, kind="approver").record == record
+    with pytest.raises(Unauthenticated):  # not an agent
+        guard.agent(api_key=person).call("read_inbox")
+    assert authenticate(guard.store, person, now).code == "identity.key_malformed"
+    agent_key = guard.create_key("email_agent")
+    assert authenticate(guard.store, agent_key, now, kind="approver").record is None
+    reshaped = "agp_" + agent_key.removeprefix("ag_")  # the agent's own id and secret
+    check = authenticate(guard.store, reshaped, now, kind="approver")
+    assert check.record is None and check.code == "identity.key_unknown"
+    with pytest.raises(AgentGuardError, match="no tool scope"):
+        control.issue_key(guard.store, "alice", expires_in=None, tools=["x"], kind="approver")
+    assert control.revoke_key(guard.store, record.key_id)  # revoked by id like any key
+    assert authenticate(guard.store, person, now, kind="approver").code == "identity.key_revoked"

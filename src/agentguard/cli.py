@@ -45,6 +45,7 @@ from agentguard.errors import AgentGuardError, StoreUnavailable
 from agentguard.policy import policy_json_schema
 from agentguard.policy.units import parse_duration
 from agentguard.store import DEFAULT_URL
+from agentguard.store.base import KEY_KINDS, KeyKind
 
 app = typer.Typer(
     name="agentguard",
@@ -200,7 +201,15 @@ def schema() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    agent: Annotated[str, typer.Option("--agent", "-a", help="The agent the key acts as.")],
+    agent: Annotated[
+        str | None, typer.Option("--agent", "-a", help="The agent the key acts as.")
+    ] = None,
+    approver: Annotated[
+        str | None,
+        typer.Option(
+            "--approver", help="A person under the policy's approvers: (a key that approves)."
+        ),
+    ] = None,
     expires: Annotated[
         str | None, typer.Option("--expires", help="Lifetime such as 30d or 12h; default never.")
     ] = None,
@@ -215,11 +224,26 @@ def keys_create(
     """Create an API key and print it once. Only its hash is stored.
 
     Without --tools the key may use all of the agent's tools. An empty --tools or --expires
-    (an unset shell variable) is an error, never "all tools" or "never expires".
+    (an unset shell variable) is an error, never "all tools" or "never expires". With
+    --approver it is a person's key (agp_…) for approving held actions: never an agent's.
     """
+    if (agent is None) == (approver is None):
+        raise _fail("name either the agent (--agent) or the person (--approver)", EXIT_USAGE)
     loaded = _policy(policy)
-    if agent not in loaded.model.agents:
+    if approver is not None:
+        if approver not in (loaded.model.approvers or {}):
+            raise _fail(f"{approver!r} is not under approvers: in {policy}", EXIT_USAGE)
+        if tools is not None:
+            raise _fail(
+                "an approver key has no --tools: approvers: in the policy says what each "
+                "person may approve",
+                EXIT_USAGE,
+            )
+    elif agent not in loaded.model.agents:
         raise _fail(f"agent {agent!r} is not defined in {policy}", EXIT_USAGE)
+    kind: KeyKind = "approver" if approver is not None else "agent"
+    owner = approver if approver is not None else agent
+    assert owner is not None
     try:
         lifetime = parse_duration(expires) if expires is not None else None
     except ValueError as exc:
@@ -241,7 +265,7 @@ def keys_create(
                 "or leave --tools out for all of the agent's tools",
                 EXIT_USAGE,
             )
-        outside = [t for t in scope if not loaded.may_use(agent, t)]
+        outside = [t for t in scope if not loaded.may_use(owner, t)]
         if outside:
             raise _fail(
                 f"agent {agent!r} may not use {', '.join(outside)}; a key can only narrow "
@@ -250,10 +274,12 @@ def keys_create(
             )
     db = _existing_store(store)
     key, record = _guarded(
-        lambda: control.issue_key(db, agent, expires_in=lifetime, tools=scope, label=label)
+        lambda: control.issue_key(
+            db, owner, expires_in=lifetime, tools=scope, label=label, kind=kind
+        )
     )
     err.print(
-        f"created key {record.key_id} for agent {agent!r}"
+        f"created key {record.key_id} for {kind} {owner!r}"
         + (f", expires {record.expires_at:%Y-%m-%d %H:%M} UTC" if record.expires_at else "")
         + (f", tools: {', '.join(sorted(record.tools))}" if record.tools else "")
         + ". It is shown once; store it now:",
@@ -266,23 +292,27 @@ def keys_create(
 def keys_list(store: StoreOpt = DEFAULT_URL) -> None:
     """List keys (ids, agents, scopes, states), never the keys themselves."""
     db = _existing_store(store)
-    records = _guarded(db.list_keys)
     now = SystemClock().now()
     rows = [
         (
             record.key_id,
+            kind,
             record.agent,
-            ", ".join(sorted(record.tools)) if record.tools is not None else "(all of the agent's)",
+            ", ".join(sorted(record.tools))
+            if record.tools is not None
+            else ("(all of the agent's)" if kind == "agent" else "(as approvers: says)"),
             record.state(now),
             f"{record.created_at:%Y-%m-%d %H:%M}",
             f"{record.expires_at:%Y-%m-%d %H:%M}" if record.expires_at else "never",
             record.label or "",
         )
-        for record in records
+        for kind in KEY_KINDS
+        for record in _guarded(lambda kind=kind: db.list_keys(kind=kind))
     ]
     columns: list[tuple[str, ColumnKind]] = [
         ("key id", "id"),
-        ("agent", "id"),
+        ("kind", "id"),
+        ("for", "id"),
         ("tools", "words"),
         ("state", "id"),
         ("created", "words"),

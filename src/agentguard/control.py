@@ -16,7 +16,7 @@ from agentguard.audit import AuditEntry
 from agentguard.clock import Clock, SystemClock
 from agentguard.keys import create_key
 from agentguard.pipeline import SignalReport
-from agentguard.store.base import KeyRecord, Kill, KillScope, Store
+from agentguard.store.base import KEY_KINDS, KeyKind, KeyRecord, Kill, KillScope, Store
 
 
 def scope_of(*, agent: str | None, tool: str | None, everything: bool) -> tuple[KillScope, str]:
@@ -82,21 +82,27 @@ def issue_key(
     label: str | None = None,
     by: str | None = None,
     clock: Clock | None = None,
+    kind: KeyKind = "agent",
 ) -> tuple[str, KeyRecord]:
-    """Create an API key (audited by key id only); returns the key, shown once."""
+    """Create an API key (audited by key id only); returns the key, shown once. With
+    ``kind="approver"``, ``agent`` is the person's name and the key approves, never acts."""
     now = (clock or SystemClock()).now()
-    key, record = create_key(store, agent, now=now, expires_in=expires_in, tools=tools, label=label)
+    key, record = create_key(
+        store, agent, now=now, expires_in=expires_in, tools=tools, label=label, kind=kind
+    )
     store.append(
         AuditEntry(
             timestamp=now,
             kind="control",
-            agent_id=agent,
+            agent_id=agent if kind == "agent" else None,
             action="agentguard.keys.create",
             decision="keys.create",
             status="done",
             key_id=record.key_id,
             metadata={
                 "by": by,
+                "kind": kind,
+                "approver": agent if kind == "approver" else None,
                 "tools": sorted(record.tools) if record.tools is not None else None,
                 "expires_at": record.expires_at.isoformat() if record.expires_at else None,
             },
@@ -108,24 +114,29 @@ def issue_key(
 def revoke_key(
     store: Store, key_id: str, *, by: str | None = None, clock: Clock | None = None
 ) -> bool:
-    """Revoke a key by id; False if unknown or already revoked."""
+    """Revoke a key by id, an agent's or an approver's; False if unknown or already
+    revoked."""
     now = (clock or SystemClock()).now()
-    record = store.get_key(key_id)
-    done = store.revoke_key(key_id, now)
-    if done:
-        store.append(
-            AuditEntry(
-                timestamp=now,
-                kind="control",
-                agent_id=record.agent if record else None,
-                action="agentguard.keys.revoke",
-                decision="keys.revoke",
-                status="done",
-                key_id=key_id,
-                metadata={"by": by},
+    for kind in KEY_KINDS:
+        record = store.get_key(key_id, kind=kind)
+        if record is None:
+            continue
+        done = store.revoke_key(key_id, now, kind=kind)
+        if done:
+            store.append(
+                AuditEntry(
+                    timestamp=now,
+                    kind="control",
+                    agent_id=record.agent if kind == "agent" else None,
+                    action="agentguard.keys.revoke",
+                    decision="keys.revoke",
+                    status="done",
+                    key_id=key_id,
+                    metadata={"by": by, "kind": kind},
+                )
             )
-        )
-    return done
+        return done
+    return False
 
 
 _SIGNAL_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,100}")

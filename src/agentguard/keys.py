@@ -18,11 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agentguard.errors import AgentGuardError
-from agentguard.store.base import KeyRecord, KeyStore
+from agentguard.store.base import KeyKind, KeyRecord, KeyStore
 
 PREFIX = "ag_"
+#: the prefix of a person's approver key: no agent key ever has this shape, and no approver
+#: key the agent one's (and they live in separate tables)
+APPROVER_PREFIX = "agp_"
 _ID_HEX = 12
 _FORMAT = re.compile(r"^ag_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_APPROVER_FORMAT = re.compile(r"^agp_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_FORMATS = {"agent": _FORMAT, "approver": _APPROVER_FORMAT}
+_PREFIXES = {"agent": PREFIX, "approver": APPROVER_PREFIX}
 _DUMMY_HASH = hashlib.sha256(b"agentguard-dummy").hexdigest()
 
 
@@ -38,13 +44,26 @@ def create_key(
     expires_in: timedelta | None = None,
     tools: Iterable[str] | None = None,
     label: str | None = None,
+    kind: KeyKind = "agent",
 ) -> tuple[str, KeyRecord]:
     """Make a new key for ``agent``; returns the key (shown once, never stored) and its record.
+
+    ``kind="approver"`` makes a person's key for approving held actions (``agp_…``), under
+    the approver's name in ``agent``; it has no tool scope (the policy's ``approvers:``
+    says what each person may approve).
 
     ``tools=None`` lets the key use all of the agent's tools; a list narrows it to those.
     An empty list is refused rather than read as either (an unset ``$TOOLS`` in a script
     must not widen a key to everything), and so is a lifetime that ends past the year 9999.
     """
+    if kind not in _PREFIXES:
+        raise AgentGuardError(f"no keys of kind {kind!r}", code="keys.kind")
+    if kind == "approver" and tools is not None:
+        raise AgentGuardError(
+            "an approver key has no tool scope: the policy's approvers: section limits what "
+            "each person may approve",
+            code="keys.scope",
+        )
     scope = None if tools is None else _scope(tools)
     try:
         expires_at = None if expires_in is None else now + expires_in
@@ -65,8 +84,8 @@ def create_key(
         tools=scope,
         label=label,
     )
-    store.add_key(record)
-    return f"{PREFIX}{key_id}_{secret}", record
+    store.add_key(record, kind=kind)
+    return f"{_PREFIXES[kind]}{key_id}_{secret}", record
 
 
 def _scope(tools: Iterable[str]) -> frozenset[str]:
@@ -101,13 +120,17 @@ def key_id_of(key: str) -> str | None:
     return match.group(1) if match else None
 
 
-def authenticate(store: KeyStore, key: str, now: datetime) -> KeyCheck:
-    """Check a presented key. Messages name the key id at most, never the secret."""
-    match = _FORMAT.match(key) if isinstance(key, str) else None
+def authenticate(store: KeyStore, key: str, now: datetime, *, kind: KeyKind = "agent") -> KeyCheck:
+    """Check a presented key of ``kind`` (an agent's, or an approver's): a key of the other
+    kind is malformed here, and is looked up in no table. Messages name the key id at
+    most, never the secret."""
+    pattern = _FORMATS.get(kind)
+    match = pattern.match(key) if pattern is not None and isinstance(key, str) else None
     if match is None:
-        return KeyCheck(None, "identity.key_malformed", "the API key is malformed")
+        what = "API key" if kind == "agent" else "approver key"
+        return KeyCheck(None, "identity.key_malformed", f"the {what} is malformed")
     key_id, secret = match.groups()
-    record = store.get_key(key_id)
+    record = store.get_key(key_id, kind=kind)
     presented = _hash(secret)
     if record is None:
         hmac.compare_digest(presented, _DUMMY_HASH)  # same work whether or not the id exists

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 # Approval and ApprovalState are re-exported: agentguard.store has always offered them.
 from agentguard.approval import Approval as Approval
@@ -94,16 +94,25 @@ class KeyRecord:
         return "active"
 
 
+#: whose keys: an agent's (``ag_…``) or a person's who approves (``agp_…``), kept apart so
+#: that one kind can never be looked up as the other
+KeyKind = Literal["agent", "approver"]
+KEY_KINDS: tuple[KeyKind, ...] = ("agent", "approver")
+
+
 class KeyStore(Protocol):
-    def add_key(self, record: KeyRecord) -> None: ...
+    """API keys by kind: ``agent`` keys (``KeyRecord.agent`` is the agent) and ``approver``
+    keys (``KeyRecord.agent`` is the person), in separate tables."""
 
-    def get_key(self, key_id: str) -> KeyRecord | None: ...
+    def add_key(self, record: KeyRecord, *, kind: KeyKind = "agent") -> None: ...
 
-    def revoke_key(self, key_id: str, at: datetime) -> bool:
+    def get_key(self, key_id: str, *, kind: KeyKind = "agent") -> KeyRecord | None: ...
+
+    def revoke_key(self, key_id: str, at: datetime, *, kind: KeyKind = "agent") -> bool:
         """Mark the key revoked; False if there is no such key or it was already revoked."""
         ...
 
-    def list_keys(self) -> list[KeyRecord]: ...
+    def list_keys(self, *, kind: KeyKind = "agent") -> list[KeyRecord]: ...
 
 
 class KillScope(enum.StrEnum):

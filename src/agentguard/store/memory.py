@@ -38,6 +38,7 @@ from agentguard.store.base import (
     Admission,
     AdmissionPlan,
     AuditQuery,
+    KeyKind,
     KeyRecord,
     Kill,
     KillScope,
@@ -65,6 +66,7 @@ class MemoryStore:
         self._audit: list[tuple[AuditEntry, AuditRecord]] = []
         self._reserved: dict[str, tuple[datetime, str | None, str]] = {}
         self._keys: dict[str, KeyRecord] = {}
+        self._approver_keys: dict[str, KeyRecord] = {}
         self._kills: dict[tuple[KillScope, str], Kill] = {}
         self._series: dict[str, _Series] = {}  # counters: events by key
         self._open: dict[int, dict[str, int]] = {}  # open reservations: key → event time
@@ -145,27 +147,36 @@ class MemoryStore:
         return _verify_chain(rows, len(rows))
 
     # keys
-    def add_key(self, record: KeyRecord) -> None:
+    def _key_map(self, kind: KeyKind) -> dict[str, KeyRecord]:
+        if kind == "agent":
+            return self._keys
+        if kind == "approver":
+            return self._approver_keys
+        raise ValueError(f"no keys of kind {kind!r}; kinds: agent, approver")
+
+    def add_key(self, record: KeyRecord, *, kind: KeyKind = "agent") -> None:
         with self._lock:
-            if record.key_id in self._keys:
+            keys = self._key_map(kind)
+            if record.key_id in keys:
                 raise ValueError(f"key {record.key_id} exists")
-            self._keys[record.key_id] = record
+            keys[record.key_id] = record
 
-    def get_key(self, key_id: str) -> KeyRecord | None:
+    def get_key(self, key_id: str, *, kind: KeyKind = "agent") -> KeyRecord | None:
         with self._lock:
-            return self._keys.get(key_id)
+            return self._key_map(kind).get(key_id)
 
-    def revoke_key(self, key_id: str, at: datetime) -> bool:
+    def revoke_key(self, key_id: str, at: datetime, *, kind: KeyKind = "agent") -> bool:
         with self._lock:
-            record = self._keys.get(key_id)
+            keys = self._key_map(kind)
+            record = keys.get(key_id)
             if record is None or record.revoked_at is not None:
                 return False
-            self._keys[key_id] = replace(record, revoked_at=at)
+            keys[key_id] = replace(record, revoked_at=at)
             return True
 
-    def list_keys(self) -> list[KeyRecord]:
+    def list_keys(self, *, kind: KeyKind = "agent") -> list[KeyRecord]:
         with self._lock:
-            return sorted(self._keys.values(), key=lambda r: r.created_at)
+            return sorted(self._key_map(kind).values(), key=lambda r: r.created_at)
 
     # kill switch
     def set_kill(self, kill: Kill) -> None:

@@ -54,6 +54,7 @@ from agentguard.store.base import (
     NOTHING_ASKED,
     Admission,
     AuditQuery,
+    KeyKind,
     KeyRecord,
     Kill,
     KillScope,
@@ -86,6 +87,16 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id      TEXT PRIMARY KEY,
     agent       TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    revoked_at  TEXT,
+    tools       TEXT,
+    label       TEXT
+);
+CREATE TABLE IF NOT EXISTS approver_keys (  -- people who approve: never agents' keys
+    key_id      TEXT PRIMARY KEY,
+    agent       TEXT NOT NULL,  -- the approver's name
     secret_hash TEXT NOT NULL,
     created_at  TEXT NOT NULL,
     expires_at  TEXT,
@@ -375,10 +386,11 @@ class SQLiteStore(SQLiteApprovals):
 
     # ---------------------------------------------------------------------- keys
 
-    def add_key(self, record: KeyRecord) -> None:
+    def add_key(self, record: KeyRecord, *, kind: KeyKind = "agent") -> None:
+        table = _key_table(kind)
         self._write(
             lambda db: db.execute(
-                "INSERT INTO api_keys (key_id, agent, secret_hash, created_at, expires_at, "
+                f"INSERT INTO {table} (key_id, agent, secret_hash, created_at, expires_at, "
                 "revoked_at, tools, label) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.key_id,
@@ -393,31 +405,35 @@ class SQLiteStore(SQLiteApprovals):
             )
         )
 
-    def get_key(self, key_id: str) -> KeyRecord | None:
+    def get_key(self, key_id: str, *, kind: KeyKind = "agent") -> KeyRecord | None:
+        table = _key_table(kind)
         row = self._run(
             lambda db: db.execute(
                 "SELECT key_id, agent, secret_hash, created_at, expires_at, revoked_at, tools, "
-                "label FROM api_keys WHERE key_id = ?",
+                f"label FROM {table} WHERE key_id = ?",
                 (key_id,),
             ).fetchone()
         )
         return None if row is None else _key(row)
 
-    def revoke_key(self, key_id: str, at: datetime) -> bool:
+    def revoke_key(self, key_id: str, at: datetime, *, kind: KeyKind = "agent") -> bool:
+        table = _key_table(kind)
+
         def work(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                f"UPDATE {table} SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
                 (_ts(at), key_id),
             )
             return cursor.rowcount == 1
 
         return self._write(work)
 
-    def list_keys(self) -> list[KeyRecord]:
+    def list_keys(self, *, kind: KeyKind = "agent") -> list[KeyRecord]:
+        table = _key_table(kind)
         rows = self._run(
             lambda db: db.execute(
                 "SELECT key_id, agent, secret_hash, created_at, expires_at, revoked_at, tools, "
-                "label FROM api_keys ORDER BY created_at"
+                f"label FROM {table} ORDER BY created_at"
             ).fetchall()
         )
         return [_key(row) for row in rows]
@@ -746,6 +762,17 @@ ORDER BY at, running LIMIT {_PRUNE_BATCH}
 _HELD = "SELECT rowid, key, at, units FROM window_events WHERE ticket = ? AND rowid IN ({})"
 _SETTLE = "UPDATE window_events SET units = ?, ticket = NULL WHERE rowid = ?"
 _BREAKER_STATE = "SELECT state FROM breakers WHERE key = ?"
+_KEY_TABLES = {"agent": "api_keys", "approver": "approver_keys"}
+
+
+def _key_table(kind: str) -> str:
+    """The table of ``kind``'s keys (only these two names ever reach SQL)."""
+    try:
+        return _KEY_TABLES[kind]
+    except KeyError:
+        raise ValueError(f"no keys of kind {kind!r}; kinds: agent, approver") from None
+
+
 #: reservations settled without a write that this store remembers, at most
 _MAX_SETTLED = 100_000
 
