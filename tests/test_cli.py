@@ -779,3 +779,19 @@ def test_keys_create_approver_makes_a_persons_key(run: Run, policy: Path, made_s
         assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr)
     key_id = key.split("_")[1]
     _ok(run("keys", "revoke", key_id, "--store", made_store))
+
+
+def test_audit_verify_names_actions_cleared_to_run_that_have_no_record(
+    run: Run, made_store: str
+) -> None:
+    from datetime import UTC, datetime
+
+    store = open_store(made_store)
+    try:  # what a process that died while its tool ran leaves behind
+        store.reserve("act-1", 512, datetime(2026, 5, 1, 9, 30, tzinfo=UTC),
+                      agent="financial_agent", tool="process_refund")  # fmt: skip
+    finally:
+        store.close()
+    verified = _ok(run("audit", "verify", "--store", made_store))
+    assert "1 action(s) were cleared to run but have no record" in verified.stderr
+    assert "financial_agent  process_refund  action act-1" in verified.stderr

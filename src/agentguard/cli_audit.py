@@ -26,7 +26,7 @@ from agentguard.cli_common import (
 from agentguard.cli_table import ColumnKind, print_table
 from agentguard.clock import SystemClock
 from agentguard.policy.units import parse_duration
-from agentguard.store import DEFAULT_URL, AuditQuery
+from agentguard.store import DEFAULT_URL, AuditQuery, Store
 
 audit_app = typer.Typer(
     help="Read, search, export and verify the audit log; sign checkpoints of its head.",
@@ -252,8 +252,27 @@ def audit_verify(
     else:
         for problem in report.problems:
             err.print(f"checkpoint FAILED: {problem}", markup=False)
+    _warn_interrupted(db)
     if not result.ok or (report is not None and not report.ok):
         raise typer.Exit(EXIT_FAILED)
+
+
+def _warn_interrupted(db: Store) -> None:
+    """Name actions whose tool was cleared to run but whose record never came: a call still
+    running, or a process that stopped mid-call (its tool may have run unrecorded)."""
+    stuck = _guarded(db.interrupted)
+    if not stuck:
+        return
+    err.print(
+        f"warning: {len(stuck)} action(s) were cleared to run but have no record yet (a "
+        "call still running, or a process that stopped mid-call, whose tool may have run):",
+        markup=False,
+    )
+    for action_id, at, agent, tool in stuck[:20]:
+        err.print(f"  {at:%Y-%m-%d %H:%M:%S} UTC  {agent or '-'}  {tool}  action {action_id}",
+                  markup=False)  # fmt: skip
+    if len(stuck) > 20:
+        err.print(f"  … and {len(stuck) - 20} more", markup=False)
 
 
 KeyFileOpt = Annotated[
