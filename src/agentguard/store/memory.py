@@ -7,21 +7,16 @@ import itertools
 import os
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from agentguard import approval, breaker
+from agentguard import breaker
 from agentguard.approval import (
     Approval,
     ApprovalChange,
-    ApprovalNotFound,
-    ApprovalRequest,
-    ApprovalState,
-    ExpirySweep,
-    OnExpiry,
 )
 from agentguard.audit import GENESIS, AuditEntry, AuditRecord, StoredRow, Verification, seal
 from agentguard.audit import verify_chain as _verify_chain
@@ -32,7 +27,6 @@ from agentguard.breaker import (
     BreakerState,
     BreakerTransition,
 )
-from agentguard.errors import StoreUnavailable
 from agentguard.store.base import (
     NOTHING_ASKED,
     Admission,
@@ -51,12 +45,13 @@ from agentguard.store.base import (
     to_micros,
     to_units,
 )
+from agentguard.store.memory_approvals import MemoryApprovals
 
 C = TypeVar("C", bound=ApprovalChange | None)
 _KILL_ORDER = {KillScope.ALL: 0, KillScope.AGENT: 1, KillScope.TOOL: 2}
 
 
-class MemoryStore:
+class MemoryStore(MemoryApprovals):
     """All of agentguard's state in this process's memory."""
 
     url = "memory://"
@@ -323,100 +318,6 @@ class MemoryStore:
             self._breakers.pop(key, None)
         else:
             self._breakers[key] = state
-
-    # approvals
-    def request_approval(self, request: ApprovalRequest) -> Approval:
-        queued = approval.create(request)
-        with self._lock:
-            if queued.id in self._approvals:  # 128 random bits: never, but never merge
-                raise StoreUnavailable("an approval id was issued twice; nothing was queued")
-            self._approvals[queued.id] = queued
-        return queued
-
-    def get_approval(self, approval_id: str) -> Approval | None:
-        with self._lock:
-            return self._approvals.get(approval_id)
-
-    def list_approvals(
-        self,
-        state: ApprovalState | None = None,
-        agent: str | None = None,
-        limit: int | None = None,
-    ) -> list[Approval]:
-        wanted = None if state is None else ApprovalState(state)
-        if limit is not None and (type(limit) is not int or limit < 0):
-            raise ValueError("limit must be a non-negative integer")
-        with self._lock:
-            items = [
-                a
-                for a in self._approvals.values()
-                if (wanted is None or a.state is wanted) and (agent is None or a.agent == agent)
-            ]
-        items.sort(key=lambda a: a.requested_at)  # stable: ties stay in the order queued
-        return items if limit is None else items[:limit]
-
-    def approve(
-        self,
-        approval_id: str,
-        approver: str,
-        at: datetime,
-        *,
-        edited_arguments: str | None = None,
-        comment: str | None = None,
-    ) -> ApprovalChange:
-        return self._change_approval(
-            approval_id,
-            lambda current: approval.approve(
-                current, approver, at, edited_arguments=edited_arguments, comment=comment
-            ),
-        )
-
-    def reject(
-        self, approval_id: str, by: str, at: datetime, *, comment: str | None = None
-    ) -> ApprovalChange:
-        return self._change_approval(
-            approval_id, lambda current: approval.reject(current, by, at, comment=comment)
-        )
-
-    def escalate(self, approval_id: str, new_deadline: datetime, at: datetime) -> ApprovalChange:
-        return self._change_approval(
-            approval_id, lambda current: approval.escalate(current, new_deadline, at)
-        )
-
-    def claim(self, approval_id: str, binding: str, at: datetime) -> ApprovalChange | None:
-        return self._change_approval(
-            approval_id, lambda current: approval.claim(current, binding, at)
-        )
-
-    def finish(self, approval_id: str, ok: bool, at: datetime) -> ApprovalChange:
-        return self._change_approval(approval_id, lambda current: approval.finish(current, ok, at))
-
-    def expire_due(self, at: datetime) -> ExpirySweep:
-        at = approval.as_utc(at)
-        expired: list[ApprovalChange] = []
-        to_escalate: list[Approval] = []
-        with self._lock:
-            for current in sorted(self._approvals.values(), key=lambda a: a.requested_at):
-                what = approval.due(current, at)
-                if what is OnExpiry.ESCALATE:
-                    to_escalate.append(current)
-                elif what is OnExpiry.EXPIRE:
-                    change = approval.expire(current, at)
-                    self._approvals[current.id] = change.approval
-                    expired.append(change)
-        return ExpirySweep(tuple(expired), tuple(to_escalate))
-
-    def _change_approval(self, approval_id: str, step: Callable[[Approval], C]) -> C:
-        with self._lock:
-            current = self._approvals.get(approval_id)
-            if current is None:
-                raise ApprovalNotFound(
-                    f"there is no approval request {approval_id!r}", approval_id=approval_id
-                )
-            change = step(current)
-            if isinstance(change, ApprovalChange):
-                self._approvals[approval_id] = change.approval
-            return change
 
     # provenance
     def fingerprint_key(self) -> bytes:

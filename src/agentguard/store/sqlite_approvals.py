@@ -30,6 +30,7 @@ from agentguard.approval import (
     ExpirySweep,
     OnExpiry,
 )
+from agentguard.store.approval_steps import ApprovalSteps
 from agentguard.store.base import to_micros
 
 T = TypeVar("T")
@@ -80,7 +81,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
 
 
-class SQLiteApprovals:
+class SQLiteApprovals(ApprovalSteps):
     """The :class:`~agentguard.store.base.ApprovalStore` methods of the SQLite store."""
 
     if TYPE_CHECKING:
@@ -124,40 +125,6 @@ class SQLiteApprovals:
         sql = f"{_SELECT}{where} ORDER BY requested_at, rowid{tail}"
         return self._run(lambda db: [_decode(row) for row in db.execute(sql, params)])
 
-    def approve(
-        self,
-        approval_id: str,
-        approver: str,
-        at: datetime,
-        *,
-        edited_arguments: str | None = None,
-        comment: str | None = None,
-    ) -> ApprovalChange:
-        return self._change(
-            approval_id,
-            lambda current: approval.approve(
-                current, approver, at, edited_arguments=edited_arguments, comment=comment
-            ),
-        )
-
-    def reject(
-        self, approval_id: str, by: str, at: datetime, *, comment: str | None = None
-    ) -> ApprovalChange:
-        return self._change(
-            approval_id, lambda current: approval.reject(current, by, at, comment=comment)
-        )
-
-    def escalate(self, approval_id: str, new_deadline: datetime, at: datetime) -> ApprovalChange:
-        return self._change(
-            approval_id, lambda current: approval.escalate(current, new_deadline, at)
-        )
-
-    def claim(self, approval_id: str, binding: str, at: datetime) -> ApprovalChange | None:
-        return self._change(approval_id, lambda current: approval.claim(current, binding, at))
-
-    def finish(self, approval_id: str, ok: bool, at: datetime) -> ApprovalChange:
-        return self._change(approval_id, lambda current: approval.finish(current, ok, at))
-
     def expire_due(self, at: datetime) -> ExpirySweep:
         at = approval.as_utc(at)
         now = to_micros(at)
@@ -184,7 +151,7 @@ class SQLiteApprovals:
             return found
         return self._run(lambda db: _transaction(db, lambda: sweep(db, write=True)))
 
-    def _change(self, approval_id: str, step: Callable[[Approval], C]) -> C:
+    def _change_approval(self, approval_id: str, step: Callable[[Approval], C]) -> C:
         """Load the request, apply ``step`` and write what it changed, in one transaction.
         A refusal (an :class:`ApprovalError`, or ``ValueError`` for a bad argument) changes
         nothing and is raised as it is, not as a store failure."""
