@@ -37,7 +37,30 @@ from datetime import UTC, datetime
 
 import orjson
 
-from agentguard.errors import AgentGuardError
+from agentguard.approval_errors import (  # re-exported: part of this module's API
+    ApprovalError as ApprovalError,
+)
+from agentguard.approval_errors import (
+    ApprovalExpired as ApprovalExpired,
+)
+from agentguard.approval_errors import (
+    ApprovalNotFound as ApprovalNotFound,
+)
+from agentguard.approval_errors import (
+    BindingMismatch as BindingMismatch,
+)
+from agentguard.approval_errors import (
+    DuplicateApprover as DuplicateApprover,
+)
+from agentguard.approval_errors import (
+    EditRefused as EditRefused,
+)
+from agentguard.approval_errors import (
+    InvalidTransition as InvalidTransition,
+)
+from agentguard.approval_errors import (
+    SelfApproval as SelfApproval,
+)
 
 #: How many distinct people may be required to approve one request (2: two-person rule).
 MAX_REQUIRED = 2
@@ -85,68 +108,6 @@ class ApprovalEvent(enum.StrEnum):
     CLAIMED = "claimed"
     EXECUTED = "executed"
     FAILED = "failed"
-
-
-# -------------------------------------------------------------------- errors
-
-
-class ApprovalError(AgentGuardError):
-    """A refused operation on an approval request; nothing was changed. ``approval_id``
-    names the request and ``state`` is its state as found (None: not found)."""
-
-    code = "approval.error"
-
-    def __init__(
-        self, message: str, *, approval_id: str, state: ApprovalState | None = None
-    ) -> None:
-        super().__init__(message)
-        self.approval_id = approval_id
-        self.state = state
-
-
-class ApprovalNotFound(ApprovalError):
-    """No request has this id."""
-
-    code = "approval.not_found"
-
-
-class InvalidTransition(ApprovalError):
-    """The request is not in a state the operation applies to (approving a rejected one,
-    finishing one never claimed, …)."""
-
-    code = "approval.invalid_transition"
-
-
-class ApprovalExpired(ApprovalError):
-    """The request's deadline has passed: it can no longer be approved."""
-
-    code = "approval.expired"
-
-
-class SelfApproval(ApprovalError):
-    """The person who asked for the action cannot approve it."""
-
-    code = "approval.self_approval"
-
-
-class DuplicateApprover(ApprovalError):
-    """This person has already approved the request: one person counts once."""
-
-    code = "approval.duplicate_approver"
-
-
-class EditRefused(ApprovalError):
-    """Edited arguments were given for a request that needs more than one approver: every
-    approver must approve the same action, so an edit there is a rejection and a new
-    request."""
-
-    code = "approval.edit_refused"
-
-
-class BindingMismatch(ApprovalError):
-    """The action presented for execution is not the one that was approved."""
-
-    code = "approval.binding_mismatch"
 
 
 # -------------------------------------------------------------------- values
