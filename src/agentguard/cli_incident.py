@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from agentguard.cli_common import StoreOpt
 from agentguard.incident import DEFAULT_LOOKBACK, build_report, list_incidents
 from agentguard.policy.units import parse_duration
 from agentguard.store import DEFAULT_URL
@@ -21,13 +22,6 @@ incident_app = typer.Typer(
     help="Open, list, report and close incidents (timelines from the audit log).",
     no_args_is_help=True,
 )
-
-StoreOpt = Annotated[
-    str,
-    typer.Option(
-        "--store", "-s", envvar="AGENTGUARD_STORE", help="Store URL (sqlite:///file.db, memory://)."
-    ),
-]
 
 
 @incident_app.command("open")

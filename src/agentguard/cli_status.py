@@ -31,6 +31,7 @@ from rich.live import Live
 from rich.text import Text
 
 from agentguard.activity import DEFAULT_MAX_NAMES
+from agentguard.cli_common import StoreOpt
 from agentguard.metrics import DEFAULT_PORT
 from agentguard.policy.units import format_duration, parse_duration
 from agentguard.status import AgentStatus, BudgetUse, StatusBoard, StatusReport, money
@@ -41,12 +42,6 @@ DEFAULT_INTERVAL = 2.0
 _SHORTEST_INTERVAL = 0.1
 _TENTH = Decimal("0.1")
 
-StoreOpt = Annotated[
-    str,
-    typer.Option(
-        "--store", "-s", envvar="AGENTGUARD_STORE", help="Store URL (sqlite:///file.db, memory://)."
-    ),
-]
 MaxNamesOpt = Annotated[
     int,
     typer.Option(

@@ -6,7 +6,6 @@ recorded in the audit log as a ``control`` record.
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from datetime import datetime, timedelta
 
 from agentguard.audit import AuditEntry
 from agentguard.clock import Clock, SystemClock
+from agentguard.detect.redact import tag as keyed_tag
 from agentguard.keys import create_key
 from agentguard.pipeline import SignalReport
 from agentguard.store.base import KEY_KINDS, KeyKind, KeyRecord, Kill, KillScope, Store
@@ -228,8 +228,7 @@ def record_signal(
         raise TypeError(f"a signal's subject is a string, not {type(subject).__name__}")
     tag = None
     if subject is not None:
-        raw = subject.encode("utf-8", "surrogatepass")
-        tag = f"[subject {hmac.new(store.fingerprint_key(), raw, 'sha256').hexdigest()[:12]}]"
+        tag = f"[subject {keyed_tag(subject, store.fingerprint_key())}]"
     now = (clock or SystemClock()).now()
     store.append(
         AuditEntry(
