@@ -312,10 +312,10 @@ class Guard:
 
     def _stop(self, action: Action, reasons: Sequence[Reason]) -> None:
         """Set the agent's kill switch because a layer asked for it (a detector rule's
-        ``stop_agent``, a detected loop)."""
-        stopping = [
-            r for r in reasons if r.code.endswith(("stop_agent", "loop_detected", "burst_detected"))
-        ]
+        ``stop_agent``, a detected loop): the layer whose verdict ended the pipeline, whose
+        reasons come last."""
+        last = reasons[-1].layer if reasons else None
+        stopping = [r for r in reasons if r.layer == last]
         codes = ", ".join(sorted({r.code for r in stopping}))
         layers = ", ".join(sorted({r.layer for r in stopping})) or "a layer"
         tool = self._records.name(action.tool, kind="tool")
