@@ -38,10 +38,12 @@ def test_slang_and_shouting_are_held_and_only_the_clean_post_is_published(
         ("hold", "held"),
         ("hold", "held"),
     ]
-    slang_reason = publishes[1]["reasons"][-1]
-    assert slang_reason["code"] == "content.held_for_review"
-    assert "PROFANITY" in slang_reason["message"] and "tone" in slang_reason["message"]
-    assert "SHOUTING" in publishes[2]["reasons"][-1]["message"]
+    # the held record says why it was held, then names the approval request it became
+    slang_hold, slang_request = publishes[1]["reasons"][-2:]
+    assert slang_hold["code"] == "content.held_for_review"
+    assert "PROFANITY" in slang_hold["message"] and "tone" in slang_hold["message"]
+    assert slang_request["code"] == "approval.requested"
+    assert "SHOUTING" in publishes[2]["reasons"][-2]["message"]
     # drafts are not public, so they are never checked for tone
     drafts = [r for r in records if r["action"] == "draft_post"]
     assert len(drafts) == 3 and all(r["decision"] == "allow" for r in drafts)

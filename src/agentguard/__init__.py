@@ -10,11 +10,14 @@ audit log either way.
 """
 
 from agentguard.agent import AgentHandle
+from agentguard.approval_queue import ApprovalTicket
 from agentguard.cost import Cost
 from agentguard.errors import (
     AccessDenied,
     AgentGuardError,
     AgentStopped,
+    ApprovalPending,
+    ApprovalRefused,
     AuditWriteFailed,
     CircuitOpen,
     ContentBlocked,
@@ -40,6 +43,9 @@ __all__ = [
     "AgentGuardError",
     "AgentHandle",
     "AgentStopped",
+    "ApprovalPending",
+    "ApprovalRefused",
+    "ApprovalTicket",
     "AuditWriteFailed",
     "CircuitOpen",
     "ContentBlocked",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from agentguard.pipeline import Action, Decision
 
 if TYPE_CHECKING:
+    from agentguard.approval_queue import ApprovalTicket
     from agentguard.guard import Guard
 
 
@@ -84,6 +85,22 @@ class AgentHandle:
         """Async :meth:`invoke`."""
         action = self._action(tool, dict(args or {}), metadata, session, subject)
         return await self._guard.aexecute(action)
+
+    def await_approval(self, ticket: ApprovalTicket, timeout: float | None = None) -> Any:
+        """Wait up to ``timeout`` seconds (None: until its deadline) for people to decide the
+        held action of ``ticket`` (from :class:`~agentguard.errors.ApprovalPending`), then run
+        it once and return its result. Raises ApprovalRefused when rejected or expired, and
+        ApprovalPending again when still waiting at ``timeout``."""
+        return self._guard.await_approval(ticket, timeout)
+
+    async def aawait_approval(self, ticket: ApprovalTicket, timeout: float | None = None) -> Any:
+        """Async :meth:`await_approval`."""
+        return await self._guard.aawait_approval(ticket, timeout)
+
+    def approval_status(self, ticket: ApprovalTicket) -> str:
+        """Where the request of ``ticket`` stands: pending, escalated, approved, rejected,
+        expired, executing, executed or failed."""
+        return str(self._guard.approvals.status(ticket).state)
 
     def check(self, tool: str, /, **args: Any) -> Decision:
         """The decision for a call, without running, counting or auditing it."""

@@ -62,6 +62,8 @@ from agentguard.approval_errors import (
     SelfApproval as SelfApproval,
 )
 
+#: The longest summary (JSON text) a request keeps for the people deciding it.
+MAX_SUMMARY_CHARS = 256 * 1024
 #: How many distinct people may be required to approve one request (2: two-person rule).
 MAX_REQUIRED = 2
 
@@ -123,7 +125,9 @@ class ApprovalRequest:
     only the action that was approved. ``tier`` is the risk tier or approval mode the
     policy routed the request by, kept as given. ``required`` distinct people must approve
     (1, or 2 for the two-person rule); ``requester`` (who asked for the action) never
-    counts. ``deadline`` None: the request waits until decided.
+    counts. ``deadline`` None: the request waits until decided. ``summary`` is the JSON
+    text of an object describing the action for the people who decide (its arguments and
+    reasons, already redacted as in the audit log): shown, never executed.
 
     ``ValueError`` when made, unless every text is non-empty, ``binding`` is 32 to 128 hex
     digits, times are timezone-aware and ``deadline`` is after ``requested_at``.
@@ -139,6 +143,7 @@ class ApprovalRequest:
     deadline: datetime | None = None
     required: int = 1
     on_expiry: OnExpiry = OnExpiry.EXPIRE
+    summary: str = "{}"
 
     def __post_init__(self) -> None:
         binding = self.binding.lower() if isinstance(self.binding, str) else ""
@@ -157,6 +162,9 @@ class ApprovalRequest:
         if type(self.required) is not int or not 1 <= self.required <= MAX_REQUIRED:
             raise ValueError(f"an approval requires between 1 and {MAX_REQUIRED} approvers")
         object.__setattr__(self, "on_expiry", OnExpiry(self.on_expiry))
+        _json_object(self.summary, "an approval's summary")
+        if len(self.summary) > MAX_SUMMARY_CHARS:
+            raise ValueError(f"an approval's summary is longer than {MAX_SUMMARY_CHARS} characters")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +191,7 @@ class Approval:
     deadline: datetime | None
     required: int
     on_expiry: OnExpiry
+    summary: str = "{}"
     state: ApprovalState = ApprovalState.PENDING
     approvers: tuple[str, ...] = ()
     rejected_by: str | None = None
@@ -251,6 +260,7 @@ def create(request: ApprovalRequest) -> Approval:
         deadline=request.deadline,
         required=request.required,
         on_expiry=request.on_expiry,
+        summary=request.summary,
     )
 
 
@@ -459,10 +469,10 @@ def _text(value: object, name: str) -> str:
     return value
 
 
-def _json_object(text: object) -> None:
+def _json_object(text: object, what: str = "edited arguments") -> None:
     try:
         parsed = orjson.loads(text) if isinstance(text, str) else None
     except orjson.JSONDecodeError:
         parsed = None
     if not isinstance(parsed, dict):
-        raise ValueError("edited arguments must be the JSON text of an object")
+        raise ValueError(f"{what} must be the JSON text of an object")

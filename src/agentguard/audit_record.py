@@ -234,6 +234,15 @@ class RecordBuilder:
     def _findings(self, text: str) -> bool:
         return redact_value(text, self._detectors(), key=self._key()) != text
 
+    def redacted(self, value: Any, tool: str | None = None) -> Any:
+        """``value`` as an audit record keeps it: JSON-safe, the tool's ``sensitive``
+        fields masked, PII and credentials as keyed tags, long strings cut (for what is
+        recorded beside an action: an approver's comment or edit)."""
+        sensitive = frozenset(self._sensitive(tool)) if tool else frozenset()
+        plain = recordable(value)
+        secrets = tuple(sensitive_values(plain, sensitive)) if sensitive and plain else ()
+        return self._finish(mask(plain, sensitive, secrets), MAX_CHARS)
+
     def _finish(self, value: Any, limit: int) -> Any:
         """Redact (when enabled), then cut strings longer than ``limit``."""
         value = _map_strings(value, lambda s: self._redact_cut(s, limit), lambda s: len(s) > limit)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agentguard.approval_queue import ApprovalTicket
     from agentguard.pipeline import Decision
 
 
@@ -107,6 +108,24 @@ class ContentBlocked(Denied):
 class HeldForReview(Denied):
     """The action waits for a person (``flag_for_review``); it has not run and will not run
     unless a reviewer releases it."""
+
+
+class ApprovalPending(HeldForReview):
+    """The action waits for people to approve it and has not run. ``ticket`` names the
+    request (``ticket.id``: ``agentguard approvals approve ID``); pass it to
+    ``agent.await_approval(ticket)`` to run the action once approved, or call the same
+    action again later: it finds its request rather than queueing a second one."""
+
+    def __init__(self, decision: Decision, ticket: ApprovalTicket) -> None:
+        super().__init__(decision)
+        self.ticket = ticket
+        self.message = f"{self.message}; waiting for approval {ticket.id}"
+        self.args = (self.message,)
+
+
+class ApprovalRefused(Denied):
+    """The action asked for approval and will not run: rejected by a person, expired,
+    already used, or no longer matching what was approved."""
 
 
 class RateLimited(Denied):

@@ -17,11 +17,14 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from agentguard.approval import Approval, ApprovalState
+from agentguard.approval_queue import ApprovalQueue, ApprovalTicket
 from agentguard.audit_record import PreparedRecord, RecordBuilder
 from agentguard.clock import Clock
 from agentguard.cost import Cost, book
 from agentguard.errors import (
     AgentGuardError,
+    ApprovalPending,
     AuditWriteFailed,
     ResultWithheld,
     StoreUnavailable,
@@ -56,6 +59,7 @@ class Executor:
         tool_spec: Callable[[str], ToolSpec | None],
         stop: Callable[[Action, Sequence[Reason]], None],
         after_append: Callable[[int, str], object] | None = None,
+        approvals: ApprovalQueue | None = None,
     ) -> None:
         #: replaced by the guard when it rebuilds its pipeline
         self.pipeline = pipeline
@@ -67,6 +71,8 @@ class Executor:
         self.tool_spec = tool_spec
         self._stop = stop
         self._after_append = after_append
+        #: where held actions wait for people (None: a hold is a plain refusal)
+        self.approvals = approvals
 
     def execute(self, action: Action) -> Any:
         """Evaluate ``action``; run the tool if allowed; check its result; audit; return the
@@ -74,11 +80,46 @@ class Executor:
 
         Every call leaves exactly one audit record. The tool runs only once the store has
         shown it can take that record (a reservation); when it cannot, the call raises
-        :class:`~agentguard.errors.StoreUnavailable` and nothing runs.
+        :class:`~agentguard.errors.StoreUnavailable` and nothing runs. A held action becomes
+        an approval request (see :mod:`agentguard.approval_queue`): a review raises
+        :class:`~agentguard.errors.ApprovalPending`, a required approval waits here.
         """
+        if action.approval is not None:  # only the guard sets it, after a claim
+            action = action.with_changes(approval=None)
         started = time.perf_counter_ns()
         timestamp = self._clock.now()
         decision = self.evaluate(action)
+        if decision.held and self.approvals is not None:
+            ticket, current = self._hold(action, decision, timestamp, started)
+            if current.state is ApprovalState.APPROVED:
+                return self.run_approved(ticket, current)
+            if ticket.mode != "required":
+                raise ApprovalPending(decision, ticket)
+            return self.run_approved(ticket, self.approvals.poll(ticket, None))
+        return self._carry_out(decision, timestamp, started)
+
+    def await_approval(self, ticket: ApprovalTicket, timeout: float | None) -> Any:
+        """Wait for people to decide ``ticket``, then run its action once (see
+        :meth:`~agentguard.agent.AgentHandle.await_approval`)."""
+        queue = self._queue()
+        return self.run_approved(ticket, queue.poll(ticket, timeout))
+
+    def run_approved(self, ticket: ApprovalTicket, current: Approval) -> Any:
+        """Claim the approved request and run its action through the whole pipeline again
+        (current policy, kill switch, limits): once, whoever asks next."""
+        queue = self._queue()
+        action = queue.claim(ticket, current)
+        ok = False
+        try:
+            started = time.perf_counter_ns()
+            timestamp = self._clock.now()
+            result = self._carry_out(self.evaluate(action), timestamp, started)
+            ok = True
+            return result
+        finally:
+            queue.finish(current.id, ok)
+
+    def _carry_out(self, decision: Decision, timestamp: Any, started: int) -> Any:
         function, prepared = self._admit(decision, timestamp, started)
         if function.is_async:
             self._audit(
@@ -101,9 +142,43 @@ class Executor:
     async def aexecute(self, action: Action) -> Any:
         """The async twin of :meth:`execute`: store work runs in a thread, async tools are
         awaited, sync tools run in a thread."""
+        if action.approval is not None:
+            action = action.with_changes(approval=None)
         started = time.perf_counter_ns()
         timestamp = self._clock.now()
         decision = await asyncio.to_thread(self.evaluate, action)
+        if decision.held and self.approvals is not None:
+            ticket, current = await asyncio.to_thread(
+                self._hold, action, decision, timestamp, started
+            )
+            if current.state is not ApprovalState.APPROVED:
+                if ticket.mode != "required":
+                    raise ApprovalPending(decision, ticket)
+                current = await self.approvals.apoll(ticket, None)
+            return await self.arun_approved(ticket, current)
+        return await self._acarry_out(decision, timestamp, started)
+
+    async def aawait_approval(self, ticket: ApprovalTicket, timeout: float | None) -> Any:
+        """The async twin of :meth:`await_approval`."""
+        current = await self._queue().apoll(ticket, timeout)
+        return await self.arun_approved(ticket, current)
+
+    async def arun_approved(self, ticket: ApprovalTicket, current: Approval) -> Any:
+        """The async twin of :meth:`run_approved`."""
+        queue = self._queue()
+        action = await asyncio.to_thread(queue.claim, ticket, current)
+        ok = False
+        try:
+            started = time.perf_counter_ns()
+            timestamp = self._clock.now()
+            decision = await asyncio.to_thread(self.evaluate, action)
+            result = await self._acarry_out(decision, timestamp, started)
+            ok = True
+            return result
+        finally:
+            await asyncio.to_thread(queue.finish, current.id, ok)
+
+    async def _acarry_out(self, decision: Decision, timestamp: Any, started: int) -> Any:
         function, prepared = await asyncio.to_thread(self._admit, decision, timestamp, started)
         try:
             if function.is_async:
@@ -121,6 +196,35 @@ class Executor:
         return await asyncio.to_thread(
             self._deliver, decision, timestamp, started, result, prepared
         )
+
+    def _queue(self) -> ApprovalQueue:
+        if self.approvals is None:
+            raise AgentGuardError("this guard has no approval queue", code="approval.disabled")
+        return self.approvals
+
+    def _hold(
+        self, action: Action, decision: Decision, timestamp: Any, started: int
+    ) -> tuple[ApprovalTicket, Approval]:
+        """Turn a held decision into a request (or find the one asked before) and write
+        the held call's record, which names the request. When the queue cannot be
+        reached, the held call is still recorded and the error raised: nothing runs."""
+        queue = self._queue()
+        try:
+            ticket, current, reason = queue.hold(action, decision)
+        except Exception:
+            with contextlib.suppress(AgentGuardError):
+                self._audit(decision, timestamp, started, "held")
+            raise
+        held = Decision(
+            Outcome.HOLD, decision.action, (*decision.reasons, reason), decision.timings_ns
+        )
+        try:
+            self._audit(held, timestamp, started, "held")
+        except BaseException:
+            if reason.code == "approval.requested":
+                queue.withdraw(current.id)  # never a request without its record
+            raise
+        return ticket, current
 
     def _estimate(self, decision: Decision) -> Decimal | None:
         """The policy's cost of a call that ran and failed: booked against budgets as it

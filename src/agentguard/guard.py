@@ -28,7 +28,8 @@ from typing import Any, TypeVar, overload
 
 from agentguard import control
 from agentguard.agent import AgentHandle
-from agentguard.audit import Verification
+from agentguard.approval_queue import ApprovalQueue, ApprovalTicket
+from agentguard.audit import AuditEntry, Verification
 from agentguard.audit_record import RecordBuilder
 from agentguard.checkpointer import Checkpointer
 from agentguard.clock import Clock, SystemClock
@@ -111,6 +112,14 @@ class Guard:
             self._checkpointer = Checkpointer.from_settings(
                 settings, self.store, base=base, clock=self.clock
             )
+        self.approvals = ApprovalQueue(
+            store=self.store,
+            clock=self.clock,
+            policy=lambda: self.policy,
+            records=self._records,
+            append=self._append_control,
+            signal=lambda report: self.pipeline.signal(report),
+        )
         self._executor = Executor(
             pipeline=self._pipeline,
             records=self._records,
@@ -120,7 +129,14 @@ class Guard:
             tool_spec=self.policy.model.tools.get,
             stop=self._stop,
             after_append=self._checkpointer.after_append if self._checkpointer else None,
+            approvals=self.approvals,
         )
+
+    def _append_control(self, entry: AuditEntry) -> None:
+        """Append a record that is not an action's (an approval's change)."""
+        record = self.store.append(entry)
+        if self._checkpointer is not None:
+            self._checkpointer.after_append(record.seq, record.hash)
 
     @property
     def pipeline(self) -> Pipeline:
@@ -305,6 +321,17 @@ class Guard:
     async def aexecute(self, action: Action) -> Any:
         """The async twin of :meth:`execute`."""
         return await self._executor.aexecute(action)
+
+    def await_approval(self, ticket: ApprovalTicket, timeout: float | None = None) -> Any:
+        """Wait up to ``timeout`` seconds (None: until the request's deadline) for people to
+        decide a held action, then run it once through the current pipeline and return its
+        result. Raises :class:`~agentguard.errors.ApprovalRefused` when rejected or expired,
+        :class:`~agentguard.errors.ApprovalPending` when still waiting at ``timeout``."""
+        return self._executor.await_approval(ticket, timeout)
+
+    async def aawait_approval(self, ticket: ApprovalTicket, timeout: float | None = None) -> Any:
+        """The async twin of :meth:`await_approval`."""
+        return await self._executor.aawait_approval(ticket, timeout)
 
     def decide(self, action: Action) -> Decision:
         """The decision for ``action`` as a dry run: nothing runs, is counted or audited."""

@@ -99,6 +99,10 @@ class Action:
     key_tools: frozenset[str] | None = None
     #: evaluated only (``guard.check``): layers must not reserve or count anything
     dry_run: bool = field(default=False, compare=False)
+    #: the approval request people granted this exact action, set by the guard once it has
+    #: claimed that approval (never taken from a caller): a layer's HOLD no longer stops it,
+    #: while a DENY still does
+    approval: str | None = None
 
     def with_changes(self, **changes: Any) -> Action:
         """A copy of this action with some fields replaced."""
@@ -338,7 +342,7 @@ class Pipeline:
                 return Decision(
                     Outcome.DENY, action, tuple(reasons), tuple(timings), verdict.stop_agent
                 )
-            if verdict.step is Step.HOLD:
+            if verdict.step is Step.HOLD and action.approval is None:
                 return Decision(Outcome.HOLD, action, tuple(reasons), tuple(timings))
             if verdict.step is Step.GRANT:
                 granted = True

@@ -105,12 +105,15 @@ def test_all_problems_are_reported_at_once(starter_text: str) -> None:
     assert len(_problems(text)) == 2
 
 
-@pytest.mark.parametrize("section", ["approvals"])
-def test_sections_not_enforced_yet_are_refused_not_ignored(starter_text: str, section: str) -> None:
-    text = starter_text + f"\n{section}:\n  anything: 1\n"
-    [problem] = _problems(text)
-    assert f"'{section}' section is not enforced" in problem
-    assert problem.startswith(f"policy.yaml:{_line_of(text, section + ':')}:1:")
+def test_approvals_name_defined_tools_and_approvers(starter_text: str) -> None:
+    text = starter_text + (
+        "\napprovals:\n  medium: {mode: review, within: 2h, escalate_to: [carol]}\n"
+        "  tools:\n    proces_refund: {mode: required, timeout: 10m}\n"
+    )
+    problems = _problems(text)
+    assert len(problems) == 2, problems
+    assert any("'proces_refund'" in p and "did you mean 'process_refund'" in p for p in problems)
+    assert any("escalate_to names 'carol'" in p for p in problems)
 
 
 def test_bad_values_name_the_field(starter_text: str) -> None:

@@ -22,6 +22,7 @@ past ``timeout`` is denied.
 
 from __future__ import annotations
 
+import fnmatch
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
@@ -121,6 +122,31 @@ class ApprovalsSection(_Strict):
         """The rule of risk tier ``tier`` (None: the tier runs at once)."""
         rule: ApprovalRule | None = getattr(self, tier, None) if tier in TIERS else None
         return rule
+
+    def for_tool(self, tool: str, tier: str) -> tuple[ApprovalRule | None, str]:
+        """The rule for ``tool`` of risk tier ``tier`` and where it comes from: the tool's
+        own entry (its exact name, else the first glob that matches it), else its tier's.
+        The place reads ``tools.NAME`` or the tier; the rule is None when nothing asks."""
+        own = self.tools.get(tool)
+        if own is not None:
+            return own, f"tools.{tool}"
+        for pattern, rule in self.tools.items():
+            if any(ch in pattern for ch in "*?[") and fnmatch.fnmatchcase(tool, pattern):
+                return rule, f"tools.{pattern}"
+        return self.for_tier(tier), tier
+
+    def review_rule(self) -> ApprovalRule:
+        """The review a low ``confidence_score`` (or a hold by another layer on a tool
+        whose own rule asks for no person) is sent to: the medium tier's when that is a
+        review, else a review within 24 hours."""
+        medium = self.medium
+        if medium is not None and medium.mode == "review":
+            return medium
+        return DEFAULT_REVIEW
+
+
+#: A held action's review when the policy names none: a person has a day; then it is denied.
+DEFAULT_REVIEW = ApprovalRule(mode="review", within=timedelta(hours=24))
 
 
 class ApproverSpec(_Strict):

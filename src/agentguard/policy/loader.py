@@ -6,6 +6,9 @@ problems are reported at once, so a user fixes a file in one pass.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+
 import fnmatch
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -29,6 +32,7 @@ from agentguard.policy.conditions import (
 from agentguard.policy.content import Plugin, QualityFunction, load_content
 from agentguard.policy.document import load_document, read_policy_text
 from agentguard.policy.limits import ALL_AGENTS
+from agentguard.policy.approvals import TIERS
 from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule, ToolSpec
 from agentguard.policy.positions import (
     _key_position,
@@ -86,6 +90,13 @@ class LoadedPolicy:
 
     def plan(self, agent: str, tool: str) -> AccessPlan | None:
         return self.plans.get((agent, tool))
+
+    @functools.cached_property
+    def version(self) -> str:
+        """A short digest of what the policy says (not of its file's comments or layout):
+        approvals are bound to it, and records name it."""
+        text = self.model.model_dump_json()
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def may_use(self, agent: str, tool: str) -> bool:
         """Whether some role of ``agent`` allows ``tool`` at all (conditions aside)."""
@@ -230,6 +241,27 @@ def _check_approvers(model: Policy, report: Callable[[Iterable[str | int], str],
                     ["approvers", name, "tools", position],
                     f"approver {name!r} may approve tool {pattern!r}, which is not defined "
                     "under 'tools:'" + _suggest(pattern, model.tools),
+                )
+    section = model.approvals
+    if section is None:
+        return
+    approvers = model.approvers or {}
+    rules = [([tier], rule) for tier in TIERS if (rule := section.for_tier(tier)) is not None]
+    for pattern, rule in section.tools.items():
+        rules.append((["tools", pattern], rule))
+        if not _expand(pattern, sorted(model.tools)):
+            report(
+                ["approvals", "tools", pattern],
+                f"approvals are set for tool {pattern!r}, which is not defined under "
+                "'tools:'" + _suggest(pattern, model.tools),
+            )
+    for where, rule in rules:
+        for position, person in enumerate(rule.escalate_to):
+            if person not in approvers:
+                report(
+                    ["approvals", *where, "escalate_to", position],
+                    f"escalate_to names {person!r}, who is not defined under 'approvers:'"
+                    + _suggest(person, approvers),
                 )
 
 

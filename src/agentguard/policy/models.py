@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agentguard.policy.alerts import AlertRule
-from agentguard.policy.approvals import ApproverSpec
+from agentguard.policy.approvals import ApprovalsSection, ApproverSpec
 from agentguard.policy.breakers import BreakersSection
 from agentguard.policy.limits import LimitRule
 from agentguard.policy.units import Duration, Money
@@ -171,7 +171,7 @@ class Settings(_Strict):
 
 #: Sections that a later release enforces. Until then a policy using one is refused, so a
 #: limit is never silently ignored.
-DEFERRED_SECTIONS = ("approvals",)
+DEFERRED_SECTIONS: tuple[str, ...] = ()
 
 #: Where a detector rule looks: the agent's arguments, the tool's results flowing back to
 #: the agent, or the tool's outbound fields (the agent's output to the world).
@@ -355,11 +355,15 @@ class Policy(_Strict):
         description="Rate limits, budgets, retry limits and approval-after-N per agent name "
         "(or '*' for all agents together).",
     )
-    approvals: Any = Field(default=None, description="Not enforced by this release: refused.")
+    approvals: ApprovalsSection | None = Field(
+        default=None,
+        description="Which actions wait for a person, by risk tier (low/medium/high/critical) "
+        "and per tool: mode none, review (within a deadline) or required (the call waits).",
+    )
     approvers: dict[str, ApproverSpec] | None = Field(
         default=None,
         description="The people who may approve held actions, each limited to some tools "
-        "and/or risk tiers (approving itself arrives with the approvals layer).",
+        "and/or risk tiers; they approve with their own keys (keys create --approver).",
     )
     breakers: BreakersSection | None = Field(
         default=None, description="Circuit breakers on errors, and loop detection."

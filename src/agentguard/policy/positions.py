@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from agentguard.policy.alerts import AlertRule
-from agentguard.policy.approvals import ApproverSpec
+from agentguard.policy.approvals import ApprovalRule, ApprovalsSection, ApproverSpec
 from agentguard.policy.breakers import BreakersSection, LoopBreaker
 from agentguard.policy.limits import LimitRule
 
@@ -131,6 +131,11 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "audit_checkpoints": models.AuditCheckpoints,
             "alerts": AlertRule,
             "approvers": ApproverSpec,
+            "approvals": ApprovalsSection,
+            "low": ApprovalRule,
+            "medium": ApprovalRule,
+            "high": ApprovalRule,
+            "critical": ApprovalRule,
         }.get(str(part))
         if target is None:
             return []

@@ -315,6 +315,11 @@ class ApprovalStore(Protocol):
         """The request with this id, as it stands (None: no such request)."""
         ...
 
+    def find_approval(self, binding: str) -> Approval | None:
+        """The newest request for the action with this ``binding`` that may still run:
+        waiting for people, or approved and not yet claimed (None: there is none)."""
+        ...
+
     def list_approvals(
         self,
         state: ApprovalState | None = None,

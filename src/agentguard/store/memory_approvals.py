@@ -43,6 +43,15 @@ class MemoryApprovals(ApprovalSteps):
         with self._lock:
             return self._approvals.get(approval_id)
 
+    def find_approval(self, binding: str) -> Approval | None:
+        wanted = str(binding).lower()
+        open_states = (*approval.AWAITING, ApprovalState.APPROVED)
+        with self._lock:
+            found = [
+                a for a in self._approvals.values() if a.binding == wanted and a.state in open_states
+            ]
+        return max(found, key=lambda a: a.requested_at) if found else None
+
     def list_approvals(
         self,
         state: ApprovalState | None = None,

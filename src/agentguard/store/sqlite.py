@@ -48,6 +48,7 @@ from agentguard.store.base import (
 )
 from agentguard.store.sqlite_approvals import SCHEMA as APPROVAL_SCHEMA
 from agentguard.store.sqlite_approvals import SQLiteApprovals
+from agentguard.store.sqlite_approvals import migrate as migrate_approvals
 from agentguard.store.sqlite_counters import SQLiteCounters
 from agentguard.store.sqlite_schema import SCHEMA as _SCHEMA
 
@@ -106,6 +107,7 @@ class SQLiteStore(SQLiteCounters, SQLiteApprovals):
             for statement in (_SCHEMA + APPROVAL_SCHEMA).split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+            migrate_approvals(self._db)
             self._db.execute("COMMIT")
             self._identity = self._file_identity()
         except (sqlite3.Error, OSError) as exc:

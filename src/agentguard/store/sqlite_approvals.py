@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS approval_requests (
     decided_at       INTEGER,
     escalated_at     INTEGER,
     claimed_at       INTEGER,
-    executed_at      INTEGER
+    executed_at      INTEGER,
+    summary          TEXT NOT NULL DEFAULT '{}' -- redacted, for the people deciding
 );
 CREATE INDEX IF NOT EXISTS approval_requests_order ON approval_requests(requested_at);
 CREATE INDEX IF NOT EXISTS approval_requests_due ON approval_requests(state, deadline);
@@ -67,18 +68,33 @@ CREATE INDEX IF NOT EXISTS approval_requests_due ON approval_requests(state, dea
 _COLUMNS = (
     "id, binding, policy_version, agent, tool, tier, requester, requested_at, deadline, "
     "required, on_expiry, state, approvers, rejected_by, edited_arguments, comment, "
-    "decided_at, escalated_at, claimed_at, executed_at"
+    "decided_at, escalated_at, claimed_at, executed_at, summary"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM approval_requests"
-_INSERT = f"INSERT INTO approval_requests ({_COLUMNS}) VALUES ({', '.join('?' * 20)})"
+_INSERT = f"INSERT INTO approval_requests ({_COLUMNS}) VALUES ({', '.join('?' * 21)})"
 _UPDATE = (
     "UPDATE approval_requests SET (state, approvers, rejected_by, edited_arguments, comment, "
     "deadline, decided_at, escalated_at, claimed_at, executed_at) = "
     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) WHERE id = ?"
 )
 _DUE = f"{_SELECT} WHERE state IN ('pending', 'escalated') AND deadline <= ? ORDER BY requested_at, rowid"
+_OPEN = (
+    f"{_SELECT} WHERE binding = ? AND state IN ('pending', 'escalated', 'approved') "
+    "ORDER BY requested_at DESC, rowid DESC LIMIT 1"
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a queue made by an earlier release up to this one (inside the caller's
+    transaction): the ``summary`` column, and the index finding a request by its action."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(approval_requests)")}
+    if "summary" not in columns:
+        db.execute("ALTER TABLE approval_requests ADD COLUMN summary TEXT NOT NULL DEFAULT '{}'")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS approval_requests_binding ON approval_requests(binding)"
+    )
 
 
 class SQLiteApprovals(ApprovalSteps):
@@ -101,6 +117,13 @@ class SQLiteApprovals(ApprovalSteps):
             return None if row is None else _decode(row)
 
         return self._run(work)  # decoded inside: a damaged row is a store failure
+
+    def find_approval(self, binding: str) -> Approval | None:
+        def work(db: sqlite3.Connection) -> Approval | None:
+            row = db.execute(_OPEN, (str(binding).lower(),)).fetchone()
+            return None if row is None else _decode(row)
+
+        return self._run(work)
 
     def list_approvals(
         self,
@@ -221,6 +244,7 @@ def _row(item: Approval) -> tuple[Any, ...]:
         _micros(item.escalated_at),
         _micros(item.claimed_at),
         _micros(item.executed_at),
+        item.summary,
     )
 
 
@@ -269,6 +293,7 @@ def _decode(row: Any) -> Approval:
             escalated_at=_moment(row[17]),
             claimed_at=_moment(row[18]),
             executed_at=_moment(row[19]),
+            summary=row[20],
         )
     except (TypeError, ValueError, OverflowError):
         # A damaged row must never read as an approval (or as anything but a failure).
