@@ -360,7 +360,9 @@ class ApprovalQueue:
         for pending in found.to_escalate:
             window = (pending.deadline or now) - pending.requested_at
             try:
-                change = self._store.escalate(pending.id, now + max(window, timedelta(seconds=1)), now)
+                change = self._store.escalate(
+                    pending.id, now + max(window, timedelta(seconds=1)), now
+                )
             except ApprovalError:
                 continue  # escalated (or decided) by another process meanwhile
             done.append(change)
@@ -428,7 +430,9 @@ class ApprovalQueue:
         return text
 
     def _ticket(self, item: Approval, original: Action, mode: str, binding: str) -> ApprovalTicket:
-        return ApprovalTicket(item.id, item.agent, item.tool, mode, item.deadline, binding, original)
+        return ApprovalTicket(
+            item.id, item.agent, item.tool, mode, item.deadline, binding, original
+        )
 
     def _settled(self, ticket: ApprovalTicket, current: Approval) -> Approval:
         if current.state is ApprovalState.APPROVED:
@@ -446,7 +450,9 @@ class ApprovalQueue:
         if current.state in CONSUMED:
             raise ApprovalRefused(_refusal(action, "approval.used",
                 f"approval {current.id} has been used already: an approved action runs once"))  # fmt: skip
-        raise ApprovalRefused(_refusal(action, "approval.invalid", f"approval {current.id} is {current.state}"))
+        raise ApprovalRefused(
+            _refusal(action, "approval.invalid", f"approval {current.id} is {current.state}")
+        )
 
 
 def _refusal(action: Action | None, code: str, message: str) -> Decision:

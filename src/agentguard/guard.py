@@ -93,7 +93,9 @@ class Guard:
         )
         self.clock: Clock = clock or SystemClock()
         self._extra_layers = tuple(layers)
-        self._functions: dict[str, ToolFunction] = {}
+        self._functions: dict[str, ToolFunction] = {
+            name: describe_function(func, name) for name, func in self.policy.tool_functions.items()
+        }
         self._lock = threading.Lock()
         self._records = RecordBuilder(
             declared=self._declared,

@@ -45,7 +45,7 @@ def route(policy: LoadedPolicy, action: Action) -> Routing | None:
         return None
     spec = policy.model.tools.get(action.tool)
     tier = str(spec.risk) if spec is not None else "medium"
-    rule, source = section.for_tool(action.tool, tier)
+    rule, source = section.for_tool(action.tool, tier, spec is not None and spec.irreversible)
     if rule is not None and rule.mode != "none":
         return Routing(rule, source)
     if section.min_confidence is not None and _low_confidence(action, section):
@@ -95,7 +95,8 @@ class ApprovalsLayer:
         section = self._policy.model.approvals
         spec = self._policy.model.tools.get(tool)
         tier = str(spec.risk) if spec is not None else "medium"
-        rule, _ = section.for_tool(tool, tier) if section is not None else (None, "")
+        irreversible = spec is not None and spec.irreversible
+        rule, _ = section.for_tool(tool, tier, irreversible) if section is not None else (None, "")
         return rule is not None and rule.mode != "none"
 
     def admit(self, action: Action) -> Verdict:
@@ -118,6 +119,8 @@ class ApprovalsLayer:
         who = "two people" if rule.two_person else "a person"
         if routing.source == "min_confidence":
             why = "its confidence_score is below approvals.min_confidence"
+        elif routing.source == "irreversible":
+            why = "the tool is irreversible and approvals.irreversible asks for it"
         elif routing.source.startswith("tools."):
             why = f"approvals.{routing.source} asks for it"
         else:

@@ -101,6 +101,11 @@ class ApprovalsSection(_Strict):
     tools: dict[str, ApprovalRule] = Field(
         default_factory=dict, description="Per tool name or glob, over its risk tier."
     )
+    irreversible: ApprovalRule | None = Field(
+        default=None,
+        description="For every tool marked irreversible: true (over its risk tier; a tool's "
+        "own entry under tools: comes first).",
+    )
     min_confidence: Decimal | None = Field(
         default=None,
         description="An action whose metadata confidence_score is below this goes to review "
@@ -123,16 +128,21 @@ class ApprovalsSection(_Strict):
         rule: ApprovalRule | None = getattr(self, tier, None) if tier in TIERS else None
         return rule
 
-    def for_tool(self, tool: str, tier: str) -> tuple[ApprovalRule | None, str]:
+    def for_tool(
+        self, tool: str, tier: str, irreversible: bool = False
+    ) -> tuple[ApprovalRule | None, str]:
         """The rule for ``tool`` of risk tier ``tier`` and where it comes from: the tool's
-        own entry (its exact name, else the first glob that matches it), else its tier's.
-        The place reads ``tools.NAME`` or the tier; the rule is None when nothing asks."""
+        own entry (its exact name, else the first glob that matches it), else
+        ``irreversible`` for such a tool, else its tier's. The place reads ``tools.NAME``,
+        ``irreversible`` or the tier; the rule is None when nothing asks."""
         own = self.tools.get(tool)
         if own is not None:
             return own, f"tools.{tool}"
         for pattern, rule in self.tools.items():
             if any(ch in pattern for ch in "*?[") and fnmatch.fnmatchcase(tool, pattern):
                 return rule, f"tools.{pattern}"
+        if irreversible and self.irreversible is not None:
+            return self.irreversible, "irreversible"
         return self.for_tier(tier), tier
 
     def review_rule(self) -> ApprovalRule:

@@ -99,7 +99,7 @@ def load_content(
         if load_plugins:
             return resolve_detectors([name], custom=section.custom, builtin=factories)[name]
         if name in section.custom:  # the policy's own detector wins over a built-in one
-            return Plugin("custom detector", name, _checked_target(section.custom[name]))
+            return Plugin("custom detector", name, checked_target(section.custom[name]))
         if name in factories:
             return factories[name]()
         if offered is None:
@@ -167,7 +167,7 @@ def load_content(
         functions[check.name] = None
         if check.call is not None and not load_plugins:
             try:
-                checks.append(Plugin("quality check", check.name, _checked_target(check.call)))
+                checks.append(Plugin("quality check", check.name, checked_target(check.call)))
             except DetectorLoadError as exc:
                 report([*loc, "call"], str(exc))
         elif check.call is not None:
@@ -190,7 +190,7 @@ def load_content(
     return detectors, functions, (*unloaded.values(), *checks)
 
 
-def _checked_target(target: str) -> str:
+def checked_target(target: str) -> str:
     """``target`` if it reads as ``module:attribute``, without importing anything."""
     module, sep, attribute = target.partition(":")
     if not (

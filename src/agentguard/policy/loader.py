@@ -6,10 +6,9 @@ problems are reported at once, so a user fixes a file in one pass.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import hashlib
-
-import fnmatch
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -21,7 +20,9 @@ from pydantic import ValidationError
 from ruamel.yaml.comments import CommentedMap
 
 from agentguard.detect.base import Detector
+from agentguard.detect.plugins import DetectorLoadError, import_target
 from agentguard.errors import PolicyError
+from agentguard.policy.approvals import TIERS
 from agentguard.policy.conditions import (
     VARIABLES,
     Condition,
@@ -29,10 +30,9 @@ from agentguard.policy.conditions import (
     compile_condition,
     compile_expression,
 )
-from agentguard.policy.content import Plugin, QualityFunction, load_content
+from agentguard.policy.content import Plugin, QualityFunction, checked_target, load_content
 from agentguard.policy.document import load_document, read_policy_text
 from agentguard.policy.limits import ALL_AGENTS
-from agentguard.policy.approvals import TIERS
 from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule, ToolSpec
 from agentguard.policy.positions import (
     _key_position,
@@ -84,6 +84,10 @@ class LoadedPolicy:
     quality_functions: Mapping[str, QualityFunction | None] = field(
         default_factory=dict, repr=False
     )
+    #: tool → its compiled ``undo.args`` expressions (argument → expression)
+    undo_args: Mapping[str, Mapping[str, Condition]] = field(default_factory=dict, repr=False)
+    #: tool → the function its ``call:`` names (imported when plugins are loaded)
+    tool_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
     #: the policy's Python code left unimported (loaded with ``load_plugins=False``); a
     #: policy with any is for reporting only, since its detectors and checks cannot run
     unloaded: tuple[Plugin, ...] = ()
@@ -297,12 +301,22 @@ def _compile(
                                 f"tool {name!r} has no argument {arg.split('.')[0]!r}"
                                 + _suggest(arg.split(".")[0], props),
                             )
-        if tool.undo is not None and tool.undo not in model.tools:
+        undo = tool.undo_spec
+        if undo is not None and undo.tool not in model.tools:
+            where = ["tools", name, "undo"] + ([] if isinstance(tool.undo, str) else ["tool"])
             report(
-                ["tools", name, "undo"],
-                f"undo names {tool.undo!r}, which is not a tool defined under 'tools:'"
-                + _suggest(tool.undo, tool_names),
+                where,
+                f"undo names {undo.tool!r}, which is not a tool defined under 'tools:'"
+                + _suggest(undo.tool, tool_names),
             )
+        for part in ("tool", "restore"):
+            other = getattr(tool.snapshot, part) if tool.snapshot is not None else None
+            if other is not None and other not in model.tools:
+                report(
+                    ["tools", name, "snapshot", part],
+                    f"snapshot {part} names {other!r}, which is not a tool defined under "
+                    "'tools:'" + _suggest(other, tool_names),
+                )
 
     expressions: dict[str, dict[str, Condition]] = {
         "recipient": {},
@@ -325,9 +339,33 @@ def _compile(
                 f"tool {name!r} has recipient_owner but no recipient; add recipient: (args.to)",
             )
 
+    undo_args: dict[str, dict[str, Condition]] = {}
+    for name, tool in model.tools.items():
+        undo = tool.undo_spec
+        for argument, text in ((undo.args or {}) if undo is not None else {}).items():
+            try:
+                compiled = compile_expression(text, frozenset(VARIABLES | {"result"}))
+            except ConditionError as exc:
+                report(["tools", name, "undo", "args", argument], str(exc))
+                continue
+            undo_args.setdefault(name, {})[argument] = compiled
+
     detectors, quality_functions, unloaded = load_content(
         model, tool_names, report, load_plugins=load_plugins
     )
+    tool_functions: dict[str, Callable[..., Any]] = {}
+    unloaded_tools: list[Plugin] = []
+    for name, tool in model.tools.items():
+        if tool.call is None:
+            continue
+        try:
+            if load_plugins:
+                tool_functions[name] = _tool_function(tool.call)
+            else:
+                unloaded_tools.append(Plugin("tool", name, checked_target(tool.call)))
+        except DetectorLoadError as exc:
+            report(["tools", name, "call"], f"tool {name!r}: {exc}")
+    unloaded = (*unloaded, *unloaded_tools)
 
     # Expand every rule to concrete tools and compile its condition once per tool schema.
     rules: dict[str, tuple[list[CompiledRule], list[CompiledRule]]] = {}
@@ -402,7 +440,9 @@ def _compile(
         expressions["owner"],
         detectors,
         quality_functions,
-        unloaded,
+        undo_args=undo_args,
+        tool_functions=tool_functions,
+        unloaded=unloaded,
     )
 
 
@@ -443,6 +483,15 @@ def _check_references(
         )
     except Exception as exc:  # fastjsonschema's definition errors, bad regular expressions
         report(where, f"tool {name!r}: the JSON Schema cannot be compiled ({exc})")
+
+
+def _tool_function(target: str) -> Callable[..., Any]:
+    """The function a tool's ``call:`` names; DetectorLoadError when it cannot be
+    imported or is not callable."""
+    found = import_target(checked_target(target))
+    if not callable(found):
+        raise DetectorLoadError(f"{target!r} is not a function")
+    return found
 
 
 def _expand(pattern: str, tools: list[str]) -> list[str]:

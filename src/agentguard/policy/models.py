@@ -46,6 +46,30 @@ class TokenPrice(_Strict):
         return self
 
 
+class UndoSpec(_Strict):
+    """How an action of a tool is undone: a compensating tool, called with arguments
+    computed from the original action (CEL over ``args`` and ``result``), or, when ``args``
+    is left out, with the original arguments (plus ``result=`` when it takes a ``result``
+    parameter)."""
+
+    tool: str = Field(description="The compensating tool (defined under tools:).")
+    args: dict[str, str] | None = Field(
+        default=None,
+        description="Its arguments as CEL expressions over `args` and `result` of the "
+        "original action (refund_id: result.refund_id); default: the original arguments.",
+    )
+
+
+class SnapshotSpec(_Strict):
+    """State captured before each call, and how to put it back: ``tool`` is called with the
+    original arguments just before the action (the action does not run if it fails) and
+    returns the state; ``restore`` is called with the original arguments plus
+    ``snapshot=`` that state to undo it."""
+
+    tool: str = Field(description="Captures the state the action is about to change.")
+    restore: str = Field(description="Puts the captured state back.")
+
+
 class ToolSpec(_Strict):
     """One tool an agent may call."""
 
@@ -100,7 +124,26 @@ class ToolSpec(_Strict):
     price: TokenPrice | None = Field(
         default=None, description="Dollars per token, for tools that report tokens in a Cost."
     )
-    undo: str | None = Field(default=None, description="The compensating tool that undoes this.")
+    undo: str | UndoSpec | None = Field(
+        default=None,
+        description="The compensating tool that undoes this (a name, or {tool, args}); "
+        "`agentguard rollback` and guard.transaction() call it.",
+    )
+    snapshot: SnapshotSpec | None = Field(
+        default=None,
+        description="Capture state before each call ({tool, restore}) so that it can be put "
+        "back; for tools that have no compensating action.",
+    )
+    irreversible: bool = Field(
+        default=False,
+        description="Cannot be undone: named by rollback --dry-run; approvals.irreversible "
+        "can require approval for every such tool.",
+    )
+    call: str | None = Field(
+        default=None,
+        description="The tool's Python implementation as module:function, for the CLI and "
+        "gateway (rollback runs compensating tools); @guard.tool() overrides it.",
+    )
     max_input_bytes: int | None = Field(
         default=None, gt=0, description="Largest JSON size of the arguments (overrides settings)."
     )
@@ -109,7 +152,21 @@ class ToolSpec(_Strict):
     def _one_schema(self) -> ToolSpec:
         if self.input is not None and self.input_schema is not None:
             raise ValueError("give either 'input' (shorthand) or 'input_schema', not both")
+        if self.irreversible and (self.undo is not None or self.snapshot is not None):
+            raise ValueError("an irreversible tool has no undo or snapshot; drop one or the other")
+        if self.undo is not None and self.snapshot is not None:
+            raise ValueError("give either 'undo' or 'snapshot', not both")
         return self
+
+    @property
+    def undo_spec(self) -> UndoSpec | None:
+        """``undo`` with the shorthand (a tool name) expanded."""
+        return UndoSpec(tool=self.undo) if isinstance(self.undo, str) else self.undo
+
+    @property
+    def reversible(self) -> bool:
+        """Whether an action of this tool can be undone (it has undo or snapshot)."""
+        return self.undo is not None or self.snapshot is not None
 
     def json_schema(self) -> dict[str, Any] | None:
         """The arguments' JSON Schema, expanding the ``input`` shorthand."""

@@ -48,7 +48,9 @@ class MemoryApprovals(ApprovalSteps):
         open_states = (*approval.AWAITING, ApprovalState.APPROVED)
         with self._lock:
             found = [
-                a for a in self._approvals.values() if a.binding == wanted and a.state in open_states
+                a
+                for a in self._approvals.values()
+                if a.binding == wanted and a.state in open_states
             ]
         return max(found, key=lambda a: a.requested_at) if found else None
 

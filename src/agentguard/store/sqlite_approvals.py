@@ -92,9 +92,7 @@ def migrate(db: sqlite3.Connection) -> None:
     columns = {row[1] for row in db.execute("PRAGMA table_info(approval_requests)")}
     if "summary" not in columns:
         db.execute("ALTER TABLE approval_requests ADD COLUMN summary TEXT NOT NULL DEFAULT '{}'")
-    db.execute(
-        "CREATE INDEX IF NOT EXISTS approval_requests_binding ON approval_requests(binding)"
-    )
+    db.execute("CREATE INDEX IF NOT EXISTS approval_requests_binding ON approval_requests(binding)")
 
 
 class SQLiteApprovals(ApprovalSteps):
