@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from agentguard import control
+from agentguard.cli_approvals import approvals_app
 from agentguard.cli_audit import audit_app
 from agentguard.cli_common import (
     DEFAULT_POLICY,
@@ -442,6 +443,7 @@ app.command("scan")(scan_command)
 app.command("status")(status_command)
 app.command("metrics")(metrics_command)
 app.add_typer(incident_app, name="incident")
+app.add_typer(approvals_app, name="approvals")
 
 
 def main() -> None:

@@ -491,7 +491,8 @@ def _tool_function(target: str) -> Callable[..., Any]:
     found = import_target(checked_target(target))
     if not callable(found):
         raise DetectorLoadError(f"{target!r} is not a function")
-    return found
+    function: Callable[..., Any] = found
+    return function
 
 
 def _expand(pattern: str, tools: list[str]) -> list[str]:
