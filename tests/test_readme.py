@@ -204,6 +204,11 @@ tools:
   modify_pricing: {}
   access_banking_credentials: {}
 """,
+    "approvals": """\
+tools:
+  publish_post: {input: {post_id: {type: string}, title: {type: string}}}
+  send_to_press: {risk: high, irreversible: true}
+""",
     "detectors": """\
 tools:
   publish_post: {input: {text: {type: string}}, outbound: [text]}
@@ -415,7 +420,52 @@ def _check_owner_resolver_example(ns: dict[str, Any], block: Block, printed: str
 Setup = Callable[[Path], dict[str, Any]]
 Check = Callable[[dict[str, Any], Block, str], None]
 #: by a block's first line: the names it uses but does not define, and what to check after
+APPROVALS_POLICY = """
+version: 1
+tools:
+  publish_post: {risk: medium, input: {post_id: {type: string}, title: {type: string}}}
+roles:
+  writer: {allow: [publish_post]}
+agents:
+  content_agent: {roles: [writer]}
+approvals:
+  medium: {mode: review, within: 2h}
+approvers:
+  alice: {tools: ["*"]}
+"""
+
+
+def _approvals_agent(tmp_path: Path) -> dict[str, Any]:
+    """An agent whose publish_post waits for review, and alice, who approves every request
+    as it is queued (so that the example's await_approval returns)."""
+    from agentguard.control import issue_key
+
+    (tmp_path / "policy.yaml").write_text(APPROVALS_POLICY)
+    guard = Guard.from_file(tmp_path / "policy.yaml", f"sqlite:///{tmp_path / 'a.db'}")
+    published: list[dict[str, Any]] = []
+
+    @guard.tool()
+    def publish_post(post_id: str, title: str) -> dict[str, str]:
+        published.append({"post_id": post_id, "title": title})
+        return {"published": post_id}
+
+    key, _ = issue_key(guard.store, "alice", expires_in=None, tools=None, kind="approver")
+    guard.approvals.on_request(lambda request: guard.approvals.approve(request.id, key=key))
+    return {"guard": guard, "agent": guard.agent("content_agent"), "published": published}
+
+
+def _check_approvals_example(ns: dict[str, Any], block: Block, printed: str) -> None:
+    assert ns["result"] == {"published": "p1"}
+    assert ns["published"] == [{"post_id": "p1", "title": "Launch"}]  # once
+    assert ns["guard"].approvals.get(ns["ticket"].id).state == "executed"
+    ns["guard"].close()
+
+
 PYTHON_EXAMPLES: dict[str, tuple[Setup, Check]] = {
+    "from agentguard import ApprovalPending, ApprovalRefused": (
+        _approvals_agent,
+        _check_approvals_example,
+    ),
     "from decimal import Decimal": (_init, _check_library_example),
     '@guard.quality_check("brand_voice")': (_publishing_guard, _check_quality_example),
     'guard = Guard.from_file("policy.yaml", owner_resolver=crm.customer_id_for_email)': (
