@@ -400,6 +400,11 @@ class ApprovalQueue:
             metadata["comment"] = self._records.redacted(item.comment, item.tool)
         if edit:
             metadata["edit"] = self._records.redacted(dict(edit), item.tool)
+        if change.event in (ApprovalEvent.ESCALATED, ApprovalEvent.EXPIRED):
+            routing = hold_routing(
+                self._policy(), Action(agent=item.agent, tool=item.tool, args={})
+            )
+            metadata["escalate_to"] = list(routing.rule.escalate_to)
         event = "edited" if edit else str(change.event)
         self._append(
             AuditEntry(

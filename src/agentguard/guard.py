@@ -337,7 +337,7 @@ class Guard:
 
     def decide(self, action: Action) -> Decision:
         """The decision for ``action`` as a dry run: nothing runs, is counted or audited."""
-        return self._executor.evaluate(action.with_changes(dry_run=True))
+        return self._executor.evaluate(action.with_changes(dry_run=True, approval=None))
 
     def _stop(self, action: Action, reasons: Sequence[Reason]) -> None:
         """Set the agent's kill switch because a layer asked for it (a detector rule's

@@ -172,6 +172,31 @@ def test_review_deadline_escalates_then_expires_and_is_denied(tmp_path: Path) ->
         w.guard.close()
 
 
+def test_an_escalation_alerts_people_through_the_alert_rules(
+    tmp_path: Path, receiver: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AG_HOOK_SECRET", "s" * 32)
+    text = POLICY.replace(
+        "medium: {mode: review, within: 2h, on_expiry: deny}",
+        "medium: {mode: review, within: 2h, on_expiry: escalate, escalate_to: [carol]}",
+    ) + (
+        'alerts:\n  - {when: "signal approval_escalated", then: [notify]}\n'
+        f'notify:\n  - {{webhook: "{receiver.url}/hook", secret_env: AG_HOOK_SECRET}}\n'
+    )
+    w = World(tmp_path, text)
+    try:
+        ticket = _pending(w).ticket
+        w.clock.advance(timedelta(hours=2))
+        assert w.bot.approval_status(ticket) == "escalated"
+        assert w.guard.flush_alerts(timeout=10)
+        [alert] = receiver.taken()
+        assert alert.json()["rule"] == "signal approval_escalated"
+        [escalated] = [r for r in w.records() if r["action"] == "agentguard.approval.escalated"]
+        assert escalated["metadata"]["escalate_to"] == ["carol"]
+    finally:
+        w.guard.close()
+
+
 def test_on_expiry_deny_expires_at_the_deadline(world: World) -> None:
     ticket = _pending(world).ticket
     world.clock.advance(timedelta(hours=2))
