@@ -38,7 +38,7 @@ STEPS = st.lists(
             st.sampled_from(["approve", "reject"]),
             st.integers(0, 5),
             st.sampled_from(["alice", "bob"]),
-        ),  # fmt: skip
+        ),
         st.tuples(st.just("wait"), st.integers(0, 5)),
         st.tuples(st.just("advance"), st.sampled_from([30, 90, 150])),
     ),
