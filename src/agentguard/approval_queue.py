@@ -134,7 +134,7 @@ class ApprovalQueue:
         """Find or queue the request for a held action: the ticket, the request as it
         stands, and the reason to add to the held call's audit record."""
         action = decision.action
-        routing = hold_routing(self._policy(), action)
+        routing = hold_routing(self._policy(), action, self._clock.now())
         rule = routing.rule
         binding = self.binding(original, action.agent)
         now = self._clock.now()
@@ -240,7 +240,9 @@ class ApprovalQueue:
             raise ApprovalRefused(_refusal(action, "approval.binding_mismatch",
                 f"approval {current.id} was given for another action: the arguments, agent "
                 "or session differ"))  # fmt: skip
-        routing = hold_routing(self._policy(), action.with_changes(agent=ticket.agent))
+        routing = hold_routing(
+            self._policy(), action.with_changes(agent=ticket.agent), self._clock.now()
+        )
         needed = 2 if routing.rule.two_person else 1
         if len(current.approvers) < needed:
             raise ApprovalRefused(_refusal(action, "approval.policy_changed",

@@ -378,6 +378,35 @@ def test_a_policy_asking_more_people_later_refuses_the_old_approval(tmp_path: Pa
     w.guard.close()
 
 
+def test_a_per_tool_rule_with_when_holds_only_what_it_says(tmp_path: Path) -> None:
+    text = POLICY.replace(
+        "approvers:",
+        "  tools:\n    process_refund: {mode: review, within: 1h, when: 'args.amount >= 500'}\n"
+        "approvers:",
+    )
+    w = World(tmp_path, text)
+    try:
+        assert w.bot.call("process_refund", order_id="o1", amount=120) == {"ok": "process_refund"}
+        with pytest.raises(ApprovalPending) as held:
+            w.bot.call("process_refund", order_id="o2", amount=800)
+        assert "args.amount >= 500" in str(held.value)
+        assert [name for name, _ in w.ran] == ["process_refund"]
+    finally:
+        w.guard.close()
+
+
+def test_when_is_only_for_per_tool_rules_and_must_compile() -> None:
+    with pytest.raises(AgentGuardError, match="`when` is for rules under tools"):
+        parse_policy(POLICY.replace("high: {mode: required, timeout: 10m}",
+                                    "high: {mode: required, timeout: 10m, when: 'true'}"))  # fmt: skip
+    with pytest.raises(AgentGuardError, match="process_refund"):
+        parse_policy(POLICY.replace(
+            "approvers:",
+            "  tools:\n    process_refund: {mode: review, within: 1h, when: 'args.amont > 1'}\n"
+            "approvers:",
+        ))  # fmt: skip
+
+
 def test_min_confidence_sends_low_confidence_to_review(tmp_path: Path) -> None:
     w = World(tmp_path, POLICY.replace("approvers:", "  min_confidence: 0.7\napprovers:"))
     try:

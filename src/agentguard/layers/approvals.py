@@ -17,14 +17,17 @@ that is missing or not a number counts as low: fail closed).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from agentguard.clock import Clock
 from agentguard.errors import HeldForReview
 from agentguard.layers.registry import LayerContext, LayerSpec, register
 from agentguard.pipeline import CONTINUE, Action, Reason, Step, Verdict
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.approvals import ApprovalRule, ApprovalsSection
+from agentguard.policy.conditions import Condition, to_cel
 
 NAME = "approvals"
 
@@ -38,7 +41,7 @@ class Routing:
     source: str
 
 
-def route(policy: LoadedPolicy, action: Action) -> Routing | None:
+def route(policy: LoadedPolicy, action: Action, now: datetime | None = None) -> Routing | None:
     """The approval rule ``action`` needs under ``policy`` (None: it runs at once)."""
     section = policy.model.approvals
     if section is None:
@@ -46,6 +49,10 @@ def route(policy: LoadedPolicy, action: Action) -> Routing | None:
     spec = policy.model.tools.get(action.tool)
     tier = str(spec.risk) if spec is not None else "medium"
     rule, source = section.for_tool(action.tool, tier, spec is not None and spec.irreversible)
+    if rule is not None and rule.when is not None:
+        condition = policy.approval_conditions.get(action.tool)
+        if condition is not None and not _holds(condition, policy, action, now):
+            rule = None  # the tool's own rule decides: its condition is false
     if rule is not None and rule.mode != "none":
         return Routing(rule, source)
     if section.min_confidence is not None and _low_confidence(action, section):
@@ -53,14 +60,44 @@ def route(policy: LoadedPolicy, action: Action) -> Routing | None:
     return None
 
 
-def hold_routing(policy: LoadedPolicy, action: Action) -> Routing:
+def hold_routing(policy: LoadedPolicy, action: Action, now: datetime | None = None) -> Routing:
     """The rule for an action another layer held: its own rule when that asks for a
     person, else the policy's review (see :meth:`ApprovalsSection.review_rule`)."""
-    found = route(policy, action)
+    found = route(policy, action, now)
     if found is not None:
         return found
     section = policy.model.approvals or ApprovalsSection()
     return Routing(section.review_rule(), "held")
+
+
+def _holds(
+    condition: Condition, policy: LoadedPolicy, action: Action, now: datetime | None
+) -> bool:
+    """Whether the rule's ``when`` is true; when it cannot be evaluated, it is (fail closed:
+    a person looks at it)."""
+    try:
+        args: dict[str, Any] = {}
+        for key, value in action.args.items():
+            converted = to_cel(value)
+            if key in condition.number_args and type(converted) is int:
+                converted = float(converted)
+            args[str(key)] = converted
+        spec = policy.model.agents.get(action.agent)
+        agent = {
+            "id": action.agent,
+            "roles": list(spec.roles) if spec is not None else [],
+            "owner": spec.owner if spec is not None else None,
+        }
+        variables = {
+            "args": args,
+            "agent": agent,
+            "session": action.session,
+            "subject": action.subject,
+            "now": now or datetime.now(UTC),
+        }
+        return condition.evaluate(variables)
+    except Exception:
+        return True
 
 
 def _low_confidence(action: Action, section: ApprovalsSection) -> bool:
@@ -84,8 +121,9 @@ class ApprovalsLayer:
 
     name = NAME
 
-    def __init__(self, policy: LoadedPolicy) -> None:
+    def __init__(self, policy: LoadedPolicy, clock: Clock | None = None) -> None:
         self._policy = policy
+        self._clock = clock
         section = policy.model.approvals
         self._everything = section is not None and section.min_confidence is not None
 
@@ -112,7 +150,8 @@ class ApprovalsLayer:
                     ),
                 ),
             )
-        routing = route(self._policy, action)
+        now = self._clock.now() if self._clock is not None else None
+        routing = route(self._policy, action, now)
         if routing is None:
             return CONTINUE
         rule = routing.rule
@@ -122,7 +161,8 @@ class ApprovalsLayer:
         elif routing.source == "irreversible":
             why = "the tool is irreversible and approvals.irreversible asks for it"
         elif routing.source.startswith("tools."):
-            why = f"approvals.{routing.source} asks for it"
+            when = f" (when {rule.when})" if rule.when else ""
+            why = f"approvals.{routing.source}{when} asks for it"
         else:
             why = f"tool risk tier {routing.source!r} asks for it"
         if rule.mode == "review":
@@ -145,7 +185,7 @@ def _span(value: Any) -> str:
 def _build(context: LayerContext) -> ApprovalsLayer | None:
     if context.policy.model.approvals is None:
         return None
-    return ApprovalsLayer(context.policy)
+    return ApprovalsLayer(context.policy, context.clock)
 
 
 register(LayerSpec(NAME, 930, _build, HeldForReview))

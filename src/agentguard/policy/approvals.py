@@ -63,6 +63,12 @@ class ApprovalRule(_Strict):
         default=None, description="required: how long the call waits before it is denied."
     )
     two_person: bool = Field(default=False, description="Two distinct approvers must say yes.")
+    when: str | None = Field(
+        default=None,
+        description="Under tools: only: a CEL condition (args, agent, session, subject, now); "
+        "the rule applies when it is true, and the action runs at once when it is false "
+        "(args.amount >= 500). A condition that cannot be evaluated asks for the approval.",
+    )
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -121,6 +127,10 @@ class ApprovalsSection(_Strict):
     def _share(self) -> ApprovalsSection:
         if self.min_confidence is not None and not Decimal(0) < self.min_confidence <= 1:
             raise ValueError("`min_confidence` is a score from 0 to 1 (0.7 …)")
+        for tier in (*TIERS, "irreversible"):
+            rule = getattr(self, tier)
+            if rule is not None and rule.when is not None:
+                raise ValueError(f"`when` is for rules under tools: (per tool), not for {tier!r}")
         return self
 
     def for_tier(self, tier: str) -> ApprovalRule | None:

@@ -86,6 +86,8 @@ class LoadedPolicy:
     )
     #: tool → its compiled ``undo.args`` expressions (argument → expression)
     undo_args: Mapping[str, Mapping[str, Condition]] = field(default_factory=dict, repr=False)
+    #: tool → the compiled ``when:`` of the approval rule under ``approvals.tools`` it falls in
+    approval_conditions: Mapping[str, Condition] = field(default_factory=dict, repr=False)
     #: tool → the function its ``call:`` names (imported when plugins are loaded)
     tool_functions: Mapping[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
     #: the policy's Python code left unimported (loaded with ``load_plugins=False``); a
@@ -353,6 +355,16 @@ def _compile(
     detectors, quality_functions, unloaded = load_content(
         model, tool_names, report, load_plugins=load_plugins
     )
+    approval_conditions: dict[str, Condition] = {}
+    if model.approvals is not None:
+        for name, tool in model.tools.items():
+            rule, where = model.approvals.for_tool(name, str(tool.risk), tool.irreversible)
+            if rule is None or rule.when is None:
+                continue
+            try:
+                approval_conditions[name] = compile_condition(rule.when, schemas.get(name))
+            except ConditionError as exc:
+                report(["approvals", *where.split(".", 1), "when"], f"tool {name!r}: {exc}")
     tool_functions: dict[str, Callable[..., Any]] = {}
     unloaded_tools: list[Plugin] = []
     for name, tool in model.tools.items():
@@ -441,6 +453,7 @@ def _compile(
         detectors,
         quality_functions,
         undo_args=undo_args,
+        approval_conditions=approval_conditions,
         tool_functions=tool_functions,
         unloaded=unloaded,
     )
