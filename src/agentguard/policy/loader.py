@@ -358,13 +358,13 @@ def _compile(
     approval_conditions: dict[str, Condition] = {}
     if model.approvals is not None:
         for name, tool in model.tools.items():
-            rule, where = model.approvals.for_tool(name, str(tool.risk), tool.irreversible)
-            if rule is None or rule.when is None:
+            approval, place = model.approvals.for_tool(name, str(tool.risk), tool.irreversible)
+            if approval is None or approval.when is None:
                 continue
             try:
-                approval_conditions[name] = compile_condition(rule.when, schemas.get(name))
+                approval_conditions[name] = compile_condition(approval.when, schemas.get(name))
             except ConditionError as exc:
-                report(["approvals", *where.split(".", 1), "when"], f"tool {name!r}: {exc}")
+                report(["approvals", *place.split(".", 1), "when"], f"tool {name!r}: {exc}")
     tool_functions: dict[str, Callable[..., Any]] = {}
     unloaded_tools: list[Plugin] = []
     for name, tool in model.tools.items():
