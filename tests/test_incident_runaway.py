@@ -42,14 +42,18 @@ def records(db: Path) -> list[dict[str, object]]:
 
 
 def test_fifty_drafts_publish_five_and_the_rest_are_held(
-    drafts: ModuleType, tmp_path: Path
+    drafts: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("DRAFT_FLOOD_BLOG", str(tmp_path / "blog.db"))
     db = tmp_path / "agentguard.db"
     outcome = drafts.run(f"sqlite:///{db}", say=lambda _: None)
     assert outcome.published == drafts.DRAFTS[:5]
     assert [text for text, _ in outcome.held] == drafts.DRAFTS[5:]
     assert {code for _, code in outcome.held} == {"limits.approval_required"}
-    assert outcome.saved == []  # nothing else ran
+    assert len({t.id for t in outcome.tickets}) == 45 and outcome.refused == []
+    import draft_flood_tools  # the blog: what is public is what was published, nothing more
+
+    assert draft_flood_tools.published() == drafts.DRAFTS[:5]
     statuses = [r["status"] for r in records(db) if r["action"] == "publish_post"]
     assert statuses == ["executed"] * 5 + ["held"] * 45
 
