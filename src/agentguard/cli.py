@@ -37,6 +37,7 @@ from agentguard.cli_common import (
     out,
 )
 from agentguard.cli_incident import incident_app
+from agentguard.cli_rollback import rollback as rollback_command
 from agentguard.cli_scan import scan as scan_command
 from agentguard.cli_status import metrics as metrics_command
 from agentguard.cli_status import status as status_command
@@ -443,6 +444,7 @@ app.command("scan")(scan_command)
 app.command("status")(status_command)
 app.command("metrics")(metrics_command)
 app.add_typer(incident_app, name="incident")
+app.command("rollback")(rollback_command)
 app.add_typer(approvals_app, name="approvals")
 
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import runpy
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -181,16 +181,32 @@ def test_two_people_approving_at_once_from_two_processes_run_it_once(folder: Pat
         guard.close()
 
 
-def _agent_process(folder: str, start: Any, results: Any) -> None:
-    guard = _guard(Path(folder))
-    start.wait(60)
-    try:
-        results.put(("ran", guard.agent("bot").call("publish_post", post_id="p1", title="T",
-                                                    body="b")))  # fmt: skip
-    except Exception as exc:
-        results.put(("refused", getattr(exc, "code", type(exc).__name__)))
-    finally:
-        guard.close()
+AGENT_WORKER = """
+import sqlite3
+from pathlib import Path
+
+from agentguard import Guard
+
+folder = Path(FOLDER)
+guard = Guard.from_file(folder / "policy.yaml", f"sqlite:///{folder / 'guard.db'}")
+
+
+@guard.tool()
+def publish_post(post_id: str, title: str, body: str) -> dict:
+    with sqlite3.connect(folder / "posts.db") as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS posts (post_id TEXT, title TEXT)")
+        conn.execute("INSERT INTO posts VALUES (?, ?)", (post_id, title))
+    return {"published": post_id}
+
+
+START.wait(60)
+try:
+    RESULTS.put(("ran", guard.agent("bot").call("publish_post", post_id="p1", title="T", body="b")))
+except Exception as exc:
+    RESULTS.put(("refused", getattr(exc, "code", type(exc).__name__)))
+finally:
+    guard.close()
+"""
 
 
 def test_two_agent_processes_racing_for_one_approval_run_it_once(folder: Path) -> None:
@@ -207,8 +223,17 @@ def test_two_agent_processes_racing_for_one_approval_run_it_once(folder: Path) -
         guard.close()
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
+    script = folder / "agent_worker.py"
+    script.write_text(AGENT_WORKER)
+    shared = {"FOLDER": str(folder), "START": start, "RESULTS": results}
     workers = [
-        context.Process(target=_agent_process, args=(str(folder), start, results)) for _ in range(4)
+        context.Process(
+            target=runpy.run_path,
+            args=(str(script),),
+            kwargs={"init_globals": shared, "run_name": "__agentguard_worker__"},
+            daemon=True,
+        )
+        for _ in range(4)
     ]
     for worker in workers:
         worker.start()

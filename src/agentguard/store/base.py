@@ -25,6 +25,7 @@ from agentguard.breaker import (
     BreakerSnapshot,
     BreakerTransition,
 )
+from agentguard.journal import JournalEntry, JournalState
 from agentguard.store.windows import (
     MAX_AMOUNT as MAX_AMOUNT,
 )
@@ -370,6 +371,59 @@ class ApprovalStore(Protocol):
         ...
 
 
+class RollbackStore(Protocol):
+    """The rollback journal: one entry per executed action of a reversible tool, with what
+    its undo needs (see :mod:`agentguard.journal`). It holds the raw arguments and results
+    of those actions (unmasked: the compensating call needs them), so it is not the audit
+    log and is never shown as it is.
+
+    Claims are atomic across threads and processes: of any number of callers claiming one
+    entry, one gets it, so an action is undone at most once.
+
+    Example::
+
+        store.journal_add(entry)                          # after the action ran
+        claimed = store.journal_claim(entry.action_id, clock.now())
+        if claimed is not None:                           # None: undone or being undone
+            ok = undo(claimed)
+            store.journal_finish(entry.action_id, ok, clock.now(), note=None if ok else "E")
+    """
+
+    def journal_add(self, entry: JournalEntry) -> None:
+        """Keep ``entry`` (state as given, normally ``done``). ``ValueError`` (and nothing
+        kept) when its action has an entry already or a value cannot be stored exactly."""
+        ...
+
+    def journal_get(self, action_id: str) -> JournalEntry | None:
+        """The entry of the action with this id (None: there is none)."""
+        ...
+
+    def journal_list(
+        self,
+        *,
+        action: str | None = None,
+        session: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        states: Collection[JournalState] | None = None,
+    ) -> list[JournalEntry]:
+        """Entries matching every filter given (``since``: ``at`` at or after it; ``states``:
+        any of them), oldest first, in the order they were added when times are equal."""
+        ...
+
+    def journal_claim(self, action_id: str, at: datetime) -> JournalEntry | None:
+        """Move the entry from ``done`` to ``undoing`` and return it, to the first caller
+        only; None when it is not ``done`` (undone, being undone) or does not exist."""
+        ...
+
+    def journal_finish(
+        self, action_id: str, ok: bool, at: datetime, *, note: str | None = None
+    ) -> JournalEntry | None:
+        """End a claimed undo: ``undone`` when ``ok``, else back to ``done`` with ``note``
+        (why it failed: an exception type). None when the entry is not ``undoing``."""
+        ...
+
+
 class ProvenanceStore(Protocol):
     """Fingerprints of owners' data an agent has seen, per scope (a session, or an agent
     when there is no session), for the A→B leak guard. Prints are keyed hashes, never data.
@@ -400,6 +454,7 @@ class Store(
     CounterStore,
     BreakerStore,
     ApprovalStore,
+    RollbackStore,
     ProvenanceStore,
     Protocol,
 ):

@@ -46,12 +46,13 @@ from agentguard.store.base import (
     to_units,
 )
 from agentguard.store.memory_approvals import MemoryApprovals
+from agentguard.store.memory_rollback import MemoryRollback
 
 C = TypeVar("C", bound=ApprovalChange | None)
 _KILL_ORDER = {KillScope.ALL: 0, KillScope.AGENT: 1, KillScope.TOOL: 2}
 
 
-class MemoryStore(MemoryApprovals):
+class MemoryStore(MemoryApprovals, MemoryRollback):
     """All of agentguard's state in this process's memory."""
 
     url = "memory://"

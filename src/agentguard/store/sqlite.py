@@ -50,6 +50,8 @@ from agentguard.store.sqlite_approvals import SCHEMA as APPROVAL_SCHEMA
 from agentguard.store.sqlite_approvals import SQLiteApprovals
 from agentguard.store.sqlite_approvals import migrate as migrate_approvals
 from agentguard.store.sqlite_counters import SQLiteCounters
+from agentguard.store.sqlite_rollback import SCHEMA as ROLLBACK_SCHEMA
+from agentguard.store.sqlite_rollback import SQLiteRollback
 from agentguard.store.sqlite_schema import SCHEMA as _SCHEMA
 
 T = TypeVar("T")
@@ -71,7 +73,7 @@ def _dt(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-class SQLiteStore(SQLiteCounters, SQLiteApprovals):
+class SQLiteStore(SQLiteCounters, SQLiteApprovals, SQLiteRollback):
     """All of agentguard's state in one SQLite file (``sqlite:///path/to/file.db``)."""
 
     def __init__(
@@ -104,7 +106,7 @@ class SQLiteStore(SQLiteCounters, SQLiteApprovals):
             self._db.execute(f"PRAGMA synchronous={_SYNC_MODES[synchronous]}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("BEGIN IMMEDIATE")
-            for statement in (_SCHEMA + APPROVAL_SCHEMA).split(";"):
+            for statement in (_SCHEMA + APPROVAL_SCHEMA + ROLLBACK_SCHEMA).split(";"):
                 if statement.strip():
                     self._db.execute(statement)
             migrate_approvals(self._db)

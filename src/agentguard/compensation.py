@@ -1,0 +1,212 @@
+"""How one journal entry is undone: the compensating (or restoring) function and the
+arguments it is called with, computed from the policy and the entry alone.
+
+* ``undo: {tool, args}`` — each argument is a CEL expression over the original ``args``
+  and ``result`` (``refund_id: result.refund_id``). An expression that is a plain path
+  (``args.amount``, ``result.refund.id``) gives the original value itself, so a
+  ``Decimal`` stays that exact ``Decimal``; a computed one gives CEL's value converted back
+  to Python (:func:`from_cel`: numbers as ``int`` or ``float``, CEL having no decimals).
+* ``undo: tool`` (no ``args``) — the original arguments, plus ``result=`` when the function
+  has a ``result`` parameter.
+* ``snapshot: {tool, restore}`` — ``restore`` with the original arguments plus
+  ``snapshot=`` the state captured before the action ran.
+
+The arguments are then validated and converted against the function's signature, as a
+call through the guard would be. Every refusal is an :class:`AgentGuardError` naming tools
+and arguments, never values. Example::
+
+    undo = compensation(entry, guard.policy, guard.tools, now=clock.now())
+    call(undo.function, undo.args)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from agentguard.errors import AgentGuardError
+from agentguard.journal import JournalEntry, UndoKind
+from agentguard.policy import LoadedPolicy
+from agentguard.policy.conditions import Condition, to_cel
+from agentguard.tools import BindError, ToolFunction
+from agentguard.values import plain
+
+_PATH = re.compile(r"\s*(args|result)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*")
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Compensation:
+    """The call that undoes one entry: ``function`` (the tool named ``tool``) with
+    ``args`` (raw values: never print them)."""
+
+    tool: str
+    function: ToolFunction
+    args: Mapping[str, Any] = field(repr=False)
+
+
+def compensation(
+    entry: JournalEntry,
+    policy: LoadedPolicy,
+    functions: Mapping[str, ToolFunction],
+    *,
+    now: datetime,
+) -> Compensation:
+    """The call that undoes ``entry`` under the current policy. Refused
+    (``rollback.policy_changed``) when the policy no longer undoes the tool with the tool
+    it named when the action ran, ``rollback.not_registered`` when that tool has no
+    implementation, ``rollback.bad_arguments`` when its arguments cannot be computed or do
+    not fit it."""
+    spec = policy.model.tools.get(entry.tool)
+    name: str | None = None
+    if spec is not None and entry.kind is UndoKind.UNDO and spec.undo_spec is not None:
+        name = spec.undo_spec.tool
+    elif spec is not None and entry.kind is UndoKind.SNAPSHOT and spec.snapshot is not None:
+        name = spec.snapshot.restore
+    if name != entry.undo_tool:
+        raise AgentGuardError(
+            f"tool {entry.tool!r} is no longer undone by {entry.undo_tool!r} in the policy "
+            f"(action {entry.action_id}); undo it by hand, or restore that policy",
+            code="rollback.policy_changed",
+        )
+    function = functions.get(name)
+    if function is None:
+        raise AgentGuardError(
+            f"undo tool {name!r} has no registered implementation; register it with "
+            "@guard.tool() or give it `call: module:function` in the policy",
+            code="rollback.not_registered",
+        )
+    if entry.kind is UndoKind.SNAPSHOT:
+        args = {**entry.args, "snapshot": entry.snapshot}
+    else:
+        mapping = policy.undo_args.get(entry.tool)
+        if mapping is None:
+            args = dict(entry.args)
+            if _takes(function, "result"):
+                args["result"] = entry.result
+        else:
+            made: list[dict[str, Any]] = []  # CEL's variables, converted once if needed
+
+            def variables() -> dict[str, Any]:
+                if not made:
+                    made.append(_variables(entry, policy, now))
+                return made[0]
+
+            args = {
+                argument: _argument(entry, argument, condition, variables)
+                for argument, condition in mapping.items()
+            }
+    try:
+        bound = function.bind(args)
+    except BindError as exc:
+        raise AgentGuardError(
+            f"the arguments for undo tool {name!r} do not fit it: {exc}",
+            code="rollback.bad_arguments",
+        ) from None
+    return Compensation(name, function, bound)
+
+
+def needs_result(tool: str, policy: LoadedPolicy, functions: Mapping[str, ToolFunction]) -> bool:
+    """Whether undoing an action of ``tool`` reads its result (so the journal keeps it):
+    an ``undo.args`` expression reads ``result``, or, without ``args``, the compensating
+    function takes ``result`` (or is not registered yet: then it is kept, to be safe)."""
+    mapping = policy.undo_args.get(tool)
+    if mapping is not None:
+        return any("result" in condition.needs for condition in mapping.values())
+    spec = policy.model.tools.get(tool)
+    undo = spec.undo_spec if spec is not None else None
+    function = functions.get(undo.tool) if undo is not None else None
+    return function is None or _takes(function, "result")
+
+
+def call(function: ToolFunction, args: Mapping[str, Any]) -> Any:
+    """Call a tool's function directly (never through an agent's pipeline). An async one
+    is run to completion when this thread runs no event loop; from inside a loop it is
+    refused (``rollback.async_in_loop``): roll back from a thread instead."""
+    if not function.is_async:
+        return function.func(**args)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(function.func(**args))
+    raise AgentGuardError(
+        f"tool {function.name!r} is async and this thread runs an event loop; use "
+        "`async with rollback.transaction()` or roll back from a thread",
+        code="rollback.async_in_loop",
+    )
+
+
+def from_cel(value: Any) -> Any:
+    """A CEL value as plain Python: null, bool, int, float, str, bytes, timestamp
+    (datetime), duration (timedelta), and lists and maps of them. ``TypeError`` for
+    anything else (never guessed)."""
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return value
+    if isinstance(value, datetime | timedelta):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): from_cel(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [from_cel(item) for item in value]
+    raise TypeError(f"a CEL value of type {type(value).__name__} has no Python equivalent")
+
+
+def _argument(
+    entry: JournalEntry,
+    argument: str,
+    condition: Condition,
+    variables: Callable[[], Mapping[str, Any]],
+) -> Any:
+    found = _at_path(entry, condition.source)
+    if found is not _MISSING:
+        return found
+    try:
+        return from_cel(condition.value(variables()))
+    except Exception as exc:
+        raise AgentGuardError(
+            f"undo argument {argument!r} of tool {entry.tool!r} could not be computed "
+            f"({type(exc).__name__}); check its expression under undo.args",
+            code="rollback.bad_arguments",
+        ) from None
+
+
+def _at_path(entry: JournalEntry, source: str) -> Any:
+    """The original value a plain path names (``args.amount``), or _MISSING."""
+    match = _PATH.fullmatch(source)
+    if match is None:
+        return _MISSING
+    root, rest = match.groups()
+    node: Any = entry.args if root == "args" else plain(entry.result)
+    for part in (p.strip() for p in rest.split(".")[1:]):
+        if not isinstance(node, Mapping) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _variables(entry: JournalEntry, policy: LoadedPolicy, now: datetime) -> dict[str, Any]:
+    spec = policy.model.agents.get(entry.agent)
+    return {
+        "args": to_cel(dict(entry.args)),
+        "result": to_cel(plain(entry.result)),
+        "agent": {
+            "id": entry.agent,
+            "roles": list(spec.roles) if spec is not None else [],
+            "owner": spec.owner if spec is not None else None,
+        },
+        "session": entry.session,
+        "subject": None,  # not journaled
+        "now": now,
+    }
+
+
+def _takes(function: ToolFunction, parameter: str) -> bool:
+    try:
+        return parameter in inspect.signature(function.func).parameters
+    except (TypeError, ValueError):
+        return False
