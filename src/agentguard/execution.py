@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -31,6 +32,7 @@ from agentguard.errors import (
     ToolNotRegistered,
     denied_error,
 )
+from agentguard.journal import Snapshot
 from agentguard.pipeline import (
     Action,
     Decision,
@@ -41,8 +43,11 @@ from agentguard.pipeline import (
     ResultReview,
 )
 from agentguard.policy.models import ToolSpec
+from agentguard.rollback import Rollback
 from agentguard.store import Store
 from agentguard.tools import ToolFunction
+
+_log = logging.getLogger("agentguard.execution")
 
 
 class Executor:
@@ -60,6 +65,7 @@ class Executor:
         stop: Callable[[Action, Sequence[Reason]], None],
         after_append: Callable[[int, str], object] | None = None,
         approvals: ApprovalQueue | None = None,
+        rollback: Rollback | None = None,
     ) -> None:
         #: replaced by the guard when it rebuilds its pipeline
         self.pipeline = pipeline
@@ -73,6 +79,8 @@ class Executor:
         self._after_append = after_append
         #: where held actions wait for people (None: a hold is a plain refusal)
         self.approvals = approvals
+        #: journals reversible actions (None: nothing is journaled)
+        self.rollback = rollback
 
     def execute(self, action: Action) -> Any:
         """Evaluate ``action``; run the tool if allowed; check its result; audit; return the
@@ -121,6 +129,7 @@ class Executor:
 
     def _carry_out(self, decision: Decision, timestamp: Any, started: int) -> Any:
         function, prepared = self._admit(decision, timestamp, started)
+        snapshot = self._snapshot(decision, timestamp, started, prepared)
         if function.is_async:
             self._audit(
                 decision, timestamp, started, "failed", error="async tool called sync",
@@ -137,6 +146,7 @@ class Executor:
                 cost=self._estimate(decision),
             )  # fmt: skip
             raise
+        self._journal(decision.action, result, snapshot)
         return self._deliver(decision, timestamp, started, result, prepared)
 
     async def aexecute(self, action: Action) -> Any:
@@ -180,6 +190,7 @@ class Executor:
 
     async def _acarry_out(self, decision: Decision, timestamp: Any, started: int) -> Any:
         function, prepared = await asyncio.to_thread(self._admit, decision, timestamp, started)
+        snapshot = await asyncio.to_thread(self._snapshot, decision, timestamp, started, prepared)
         try:
             if function.is_async:
                 result = await function.func(**decision.action.args)
@@ -193,9 +204,40 @@ class Executor:
                 )
             )  # fmt: skip
             raise
+        await asyncio.to_thread(self._journal, decision.action, result, snapshot)
         return await asyncio.to_thread(
             self._deliver, decision, timestamp, started, result, prepared
         )
+
+    def _snapshot(
+        self, decision: Decision, timestamp: Any, started: int, prepared: PreparedRecord
+    ) -> Snapshot | None:
+        """The state a ``snapshot:`` tool captures before the action; when it cannot be
+        captured, the action is recorded as denied and not run (it could not be undone)."""
+        if self.rollback is None:
+            return None
+        try:
+            return self.rollback.before(decision.action)
+        except AgentGuardError as exc:
+            refused = Decision(
+                Outcome.DENY,
+                decision.action,
+                (*decision.reasons, Reason("rollback", exc.code, exc.message)),
+                decision.timings_ns,
+            )
+            self._audit(refused, timestamp, started, "denied", prepared=prepared)
+            raise
+
+    def _journal(self, action: Action, result: Any, snapshot: Snapshot | None) -> None:
+        """Journal an executed action of a reversible tool, before its record is written
+        (an action that ran stays undoable even when its record fails). The action has
+        run: when the journal cannot take it, that is logged, not raised."""
+        if self.rollback is None:
+            return
+        try:
+            self.rollback.after(action, result, snapshot)
+        except AgentGuardError as exc:
+            _log.error("%s", exc.message)
 
     def _queue(self) -> ApprovalQueue:
         if self.approvals is None:

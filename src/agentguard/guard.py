@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -50,6 +50,7 @@ from agentguard.pipeline import (
 )
 from agentguard.policy import LoadedPolicy, load_policy
 from agentguard.policy.content import QualityFunction
+from agentguard.rollback import Rollback, RollbackPlan, RollbackReport, Transaction
 from agentguard.store import DEFAULT_URL, Store, open_store
 from agentguard.store.base import Kill
 from agentguard.tools import ToolFunction, describe_function
@@ -122,6 +123,14 @@ class Guard:
             append=self._append_control,
             signal=lambda report: self.pipeline.signal(report),
         )
+        self._rollback = Rollback(
+            store=self.store,
+            clock=self.clock,
+            policy=lambda: self.policy,
+            functions=lambda: self._functions,
+            records=self._records,
+            append=self._append_control,
+        )
         self._executor = Executor(
             pipeline=self._pipeline,
             records=self._records,
@@ -132,6 +141,7 @@ class Guard:
             stop=self._stop,
             after_append=self._checkpointer.after_append if self._checkpointer else None,
             approvals=self.approvals,
+            rollback=self._rollback,
         )
 
     def _append_control(self, entry: AuditEntry) -> None:
@@ -334,6 +344,46 @@ class Guard:
     async def aawait_approval(self, ticket: ApprovalTicket, timeout: float | None = None) -> Any:
         """The async twin of :meth:`await_approval`."""
         return await self._executor.aawait_approval(ticket, timeout)
+
+    # --------------------------------------------------------------- rollback
+
+    def transaction(self) -> Transaction:
+        """A block whose reversible actions (tools with ``undo:`` or ``snapshot:``) are
+        undone, newest first, if it raises; the exception is raised again::
+
+            with guard.transaction():
+                agent.call("create_post", title="Launch")
+                agent.call("notify_press", post_id="p1")   # raises: create_post is undone
+        """
+        return self._rollback.transaction()
+
+    def rollback_plan(
+        self,
+        *,
+        action: str | None = None,
+        session: str | None = None,
+        agent: str | None = None,
+        since: timedelta | datetime | None = None,
+    ) -> RollbackPlan:
+        """What :meth:`rollback` would undo (newest first) and what it cannot (irreversible
+        actions, tools without undo): one action id, a session, or an agent ``since``."""
+        return self._rollback.plan(action=action, session=session, agent=agent, since=since)
+
+    def rollback(
+        self,
+        *,
+        action: str | None = None,
+        session: str | None = None,
+        agent: str | None = None,
+        since: timedelta | datetime | None = None,
+        by: str | None = None,
+        dry_run: bool = False,
+    ) -> RollbackReport:
+        """Undo what was done — one action id, a session, or an agent's actions ``since``
+        (a duration back from now, or a moment) — newest first, each undo audited and done
+        at most once; the first that fails stops, and the report says what remains."""
+        plan = self.rollback_plan(action=action, session=session, agent=agent, since=since)
+        return self._rollback.run(plan, by=by, dry_run=dry_run)
 
     def decide(self, action: Action) -> Decision:
         """The decision for ``action`` as a dry run: nothing runs, is counted or audited."""

@@ -385,15 +385,8 @@ class Rollback:
 
 
 def rollback_for(guard: Guard) -> Rollback:
-    """The rollback engine over a guard's store, clock, policy and tools."""
-    return Rollback(
-        store=guard.store,
-        clock=guard.clock,
-        policy=lambda: guard.policy,
-        functions=lambda: guard.tools,
-        records=guard._records,
-        append=guard.store.append,
-    )
+    """The rollback engine of a guard (the one its calls journal into)."""
+    return guard._rollback
 
 
 def _newest(entry: JournalEntry) -> tuple[datetime, int]:

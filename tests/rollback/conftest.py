@@ -103,15 +103,13 @@ def rollback(guard: Guard) -> Rollback:
 
 @pytest.fixture
 def act(guard: Guard, rollback: Rollback, clock: ManualClock, state: str) -> Act:
-    """``act(tool, agent="bot", session=None, **args)``: one call of ``tool`` as the
-    executor's hooks will make it (snapshot before, journal after an executed call), with
-    ``db=`` the state file; the clock then moves one second. Returns the action."""
+    """``act(tool, agent="bot", session=None, **args)``: one call of ``tool`` through the
+    guard (which snapshots before and journals after an executed call), with ``db=`` the
+    state file; the clock then moves one second. Returns the action."""
 
     def run(tool: str, *, agent: str = "bot", session: str | None = None, **args: Any) -> Action:
         action = Action(agent=agent, tool=tool, args={"db": state, **args}, session=session)
-        snapshot = rollback.before(action)
-        result = guard.execute(action)
-        rollback.after(action, result, snapshot)
+        guard.execute(action)
         clock.advance(1)
         return action
 

@@ -23,7 +23,6 @@ from agentguard import Action, Guard
 from agentguard.clock import ManualClock
 from agentguard.journal import JournalState
 from agentguard.policy import load_policy
-from agentguard.rollback import rollback_for
 from agentguard.store import open_store
 from agentguard.store.base import AuditQuery
 
@@ -77,12 +76,11 @@ def _spawn(script: Path, **init_globals: Any) -> Any:
 def _journal(url: str, policy_path: Path, calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """Run ``calls`` as agent bot in session ``race``, journaled; their action ids."""
     guard = Guard(load_policy(policy_path), url, clock=ManualClock())  # one moment: ties
-    engine = rollback_for(guard)
     ids = []
     try:
         for tool, args in calls:
             action = Action("bot", tool, args, session="race")
-            engine.after(action, guard.execute(action), engine.before(action))
+            guard.execute(action)
             ids.append(action.id)
     finally:
         guard.close()
