@@ -86,7 +86,10 @@ def test_the_draft_flood_is_held_two_are_released_and_everything_published_is_ro
     finally:
         guard.close()
 
-    # take down everything the session published, from the CLI, newest first
+    # the on-call person opens an incident (the agent stops), then takes down everything the
+    # session published, from the CLI, newest first
+    incident = _ok(_cli(tmp_path, "incident", "open", "--agent", "content_agent",
+                        "--reason", "drafts published")).stdout.strip()  # fmt: skip
     dry = _ok(_cli(tmp_path, "rollback", "--session", drafts.SESSION, "--dry-run", "--json"))
     assert len(json.loads(dry.stdout)["would_undo"]) == 7
     assert blog.published() == drafts.DRAFTS[:5] + released  # a dry run changes nothing
@@ -113,3 +116,6 @@ def test_the_draft_flood_is_held_two_are_released_and_everything_published_is_ro
     assert all(u["metadata"]["by"] == "oncall" for u in undos)
     verified = _ok(_cli(tmp_path, "audit", "verify"))
     assert "ok" in verified.stdout.lower()
+    report = json.loads(_ok(_cli(tmp_path, "incident", "report", incident, "--json")).stdout)
+    rolled = [e for e in report["rollbacks"] if e["what"] == "rolled back"]
+    assert len(rolled) == 7 and all("publish_post" in e["detail"] for e in rolled)

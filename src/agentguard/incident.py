@@ -264,8 +264,12 @@ def _read(report: IncidentReport, records: list[dict[str, Any]]) -> None:
                 report.stops.append(Event(seq, at, "stopped", str(meta.get("reason", ""))))
             elif action == "agentguard.resume":
                 report.resumes.append(Event(seq, at, "resumed", str(meta.get("by") or "")))
-            elif action.startswith("agentguard.rollback"):
-                report.rollbacks.append(Event(seq, at, "rolled back", str(meta.get("target", ""))))
+            elif action == "agentguard.rollback.undo":
+                what = "rolled back" if data.get("status") == "undone" else "rollback failed"
+                report.rollbacks.append(
+                    Event(seq, at, what, f"{meta.get('tool')} (action {meta.get('action')}) by "
+                          f"{meta.get('undo_tool')}" + (f" by {meta['by']}" if meta.get("by") else ""))
+                )  # fmt: skip
             continue
         status = str(data.get("status"))
         statuses[status] += 1
