@@ -204,6 +204,7 @@ tools:
   modify_pricing: {}
   access_banking_credentials: {}
 """,
+    "tools": "",  # a fragment that defines its own tools
     "approvals": """\
 tools:
   publish_post: {input: {post_id: {type: string}, title: {type: string}}}
@@ -228,6 +229,10 @@ _STUB_CHECK = """
 def {attr}(fields, action):
     return True
 """
+_STUB_TOOL = """
+def {attr}(**arguments):
+    return None
+"""
 
 
 def _write_plugin_modules(root: Path, plugins: Iterable[Plugin]) -> set[str]:
@@ -240,6 +245,8 @@ def _write_plugin_modules(root: Path, plugins: Iterable[Plugin]) -> set[str]:
             code = _STUB_DETECTOR.format(attr=attr, name=plugin.name, type=plugin.name.upper())
         elif plugin.kind == "quality check":
             code = _STUB_CHECK.format(attr=attr)
+        elif plugin.kind == "tool":
+            code = _STUB_TOOL.format(attr=attr)
         else:
             raise AssertionError(f"no stub for a {plugin.kind} ({plugin.target})")
         sources.setdefault(module, []).append(code)
@@ -461,7 +468,57 @@ def _check_approvals_example(ns: dict[str, Any], block: Block, printed: str) -> 
     ns["guard"].close()
 
 
+ROLLBACK_POLICY = """
+version: 1
+tools:
+  publish_post:
+    input: {text: {type: string}}
+    undo: {tool: unpublish_post, args: {post_id: result.post_id}}
+  unpublish_post: {input: {post_id: {type: integer}}}
+  notify_press: {input: {post_id: {type: string}}}
+roles:
+  writer: {allow: [publish_post, notify_press]}
+agents:
+  content_agent: {roles: [writer]}
+"""
+
+
+def _rollback_agent(tmp_path: Path) -> dict[str, Any]:
+    """A session that published a post, and tools that keep what is public."""
+    (tmp_path / "policy.yaml").write_text(ROLLBACK_POLICY)
+    guard = Guard.from_file(tmp_path / "policy.yaml", f"sqlite:///{tmp_path / 'r.db'}")
+    public: dict[int, str] = {}
+
+    @guard.tool()
+    def publish_post(text: str) -> dict[str, int]:
+        public[len(public) + 1] = text
+        return {"post_id": len(public)}
+
+    @guard.tool()
+    def unpublish_post(post_id: int) -> None:
+        public.pop(post_id)
+
+    @guard.tool()
+    def notify_press(post_id: str) -> str:
+        return "sent"
+
+    guard.agent("content_agent", session="spring-release").call("publish_post", text="Draft")
+    agent = guard.agent("content_agent", session="launch")
+    return {"guard": guard, "agent": agent, "public": public}
+
+
+def _check_rollback_example(ns: dict[str, Any], block: Block, printed: str) -> None:
+    report = ns["report"]
+    assert report.ok and len(report.undone) == 1  # the session's post is down
+    assert list(ns["public"].values()) == ["Launch"]  # the transaction did not fail
+    ns["guard"].close()
+
+
 PYTHON_EXAMPLES: dict[str, tuple[Setup, Check]] = {
+    'report = guard.rollback(session="spring-release", by="oncall")   # or guard.rollback_plan(...)': (
+        _rollback_agent,
+        _check_rollback_example,
+    ),
     "from agentguard import ApprovalPending, ApprovalRefused": (
         _approvals_agent,
         _check_approvals_example,
