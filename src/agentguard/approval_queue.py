@@ -258,6 +258,14 @@ class ApprovalQueue:
             args.update(orjson.loads(change.approval.edited_arguments))
         return action.with_changes(args=args, approval=current.id, id=_fresh_id())
 
+    def check_runner(self, current: Approval, action: Action) -> None:
+        """Refuse (ApprovalRefused) to run an approved request as any agent but the one it
+        was approved for: the agent the evaluation resolved (from a key) must be it."""
+        if action.agent != current.agent:
+            raise ApprovalRefused(_refusal(action, "approval.binding_mismatch",
+                f"approval {current.id} was given to agent {current.agent!r}, not to the "
+                "agent running it"))  # fmt: skip
+
     def finish(self, approval_id: str, ok: bool) -> None:
         """The claimed request's action ran (``ok``) or failed or was refused: recorded."""
         try:
@@ -486,14 +494,16 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _canonical(value: Any) -> Any:
+    """Values orjson does not know, each tagged with its type: ``Decimal("800")`` and the
+    text ``"800"`` are different arguments and never share a binding."""
     if isinstance(value, Decimal):
-        return str(value)
+        return {"$decimal": str(value)}
     if isinstance(value, bytes | bytearray):
-        return value.hex()
+        return {"$bytes": value.hex()}
     if isinstance(value, set | frozenset):
-        return sorted(repr(v) for v in value)
+        return {"$set": sorted(repr(v) for v in value)}
     if isinstance(value, tuple):
-        return list(value)
+        return {"$tuple": list(value)}
     return f"{type(value).__qualname__}:{value!r}"
 
 

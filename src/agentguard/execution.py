@@ -121,7 +121,9 @@ class Executor:
         try:
             started = time.perf_counter_ns()
             timestamp = self._clock.now()
-            result = self._carry_out(self.evaluate(action), timestamp, started)
+            decision = self.evaluate(action)
+            queue.check_runner(current, decision.action)
+            result = self._carry_out(decision, timestamp, started)
             ok = True
             return result
         finally:
@@ -182,6 +184,7 @@ class Executor:
             started = time.perf_counter_ns()
             timestamp = self._clock.now()
             decision = await asyncio.to_thread(self.evaluate, action)
+            queue.check_runner(current, decision.action)
             result = await self._acarry_out(decision, timestamp, started)
             ok = True
             return result

@@ -5,6 +5,7 @@ identity from approver keys only, bindings, the kill switch after approval, edit
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -315,6 +316,32 @@ def test_an_approval_cannot_be_replayed_for_changed_arguments(world: World) -> N
     with pytest.raises(ApprovalPending):
         world.guard.agent("bot", session="s2").call("publish_post", post_id="p1", title="Hello")
     assert world.ran == []
+
+
+def test_an_approval_runs_only_as_the_agent_it_was_approved_for(world: World) -> None:
+    other_key = world.guard.create_key("other_bot")
+    ticket = _pending(world).ticket
+    world.guard.approvals.approve(ticket.id, key=world.keys["alice"])
+    # a forged ticket: the approved action and agent name, but another agent's key
+    forged = dataclasses.replace(
+        ticket, action=ticket.action.with_changes(agent="", credential=other_key)
+    )
+    with pytest.raises(ApprovalRefused) as refused:
+        world.bot.await_approval(forged, timeout=5)
+    assert refused.value.code == "approval.binding_mismatch"
+    assert world.ran == []
+
+
+def test_a_decimal_and_its_text_are_different_arguments(world: World) -> None:
+    from decimal import Decimal
+
+    one = world.guard.approvals.binding(
+        world.bot._action("t", {"amount": Decimal("800")}, None, None, None), "bot"
+    )
+    other = world.guard.approvals.binding(
+        world.bot._action("t", {"amount": "800"}, None, None, None), "bot"
+    )
+    assert one != other
 
 
 def test_a_kill_switch_set_after_approval_stops_the_execution(world: World) -> None:
