@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from agentguard.pipeline import Action, Decision
@@ -96,6 +97,29 @@ class AgentHandle:
     async def aawait_approval(self, ticket: ApprovalTicket, timeout: float | None = None) -> Any:
         """Async :meth:`await_approval`."""
         return await self._guard.aawait_approval(ticket, timeout)
+
+    def on_approval(
+        self,
+        ticket: ApprovalTicket,
+        callback: Callable[[Any, BaseException | None], object],
+        timeout: float | None = None,
+    ) -> threading.Thread:
+        """Run the held action of ``ticket`` once people approve it, in a background
+        thread, then call ``callback(result, None)`` — or ``callback(None, error)`` when it
+        was refused, failed, or ``timeout`` passed. Returns the (daemon) thread."""
+
+        def wait() -> None:
+            try:
+                result = self.await_approval(ticket, timeout)
+            except BaseException as exc:
+                callback(None, exc)
+                return
+            callback(result, None)
+
+        thread = threading.Thread(target=wait, name=f"agentguard-approval-{ticket.id[:8]}")
+        thread.daemon = True
+        thread.start()
+        return thread
 
     def approval_status(self, ticket: ApprovalTicket) -> str:
         """Where the request of ``ticket`` stands: pending, escalated, approved, rejected,

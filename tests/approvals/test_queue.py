@@ -135,6 +135,20 @@ def test_review_returns_a_ticket_at_once_and_runs_once_approved(world: World) ->
     assert world.guard.verify_audit().ok
 
 
+def test_a_callback_gets_the_result_once_approved_or_the_refusal(world: World) -> None:
+    got: list[tuple[Any, BaseException | None]] = []
+    approved = _pending(world).ticket
+    thread = world.bot.on_approval(approved, lambda result, error: got.append((result, error)))
+    world.guard.approvals.approve(approved.id, key=world.keys["bob"])
+    thread.join(10)
+    assert got == [({"ok": "publish_post"}, None)]
+    rejected = _pending(world, post_id="p2", title="x").ticket
+    thread = world.bot.on_approval(rejected, lambda result, error: got.append((result, error)))
+    world.guard.approvals.reject(rejected.id, key=world.keys["bob"])
+    thread.join(10)
+    assert isinstance(got[1][1], ApprovalRefused) and len(world.ran) == 1
+
+
 def test_asking_again_finds_the_same_request_and_runs_it_once_approved(world: World) -> None:
     first = _pending(world).ticket
     second = _pending(world).ticket  # the agent restarted and asked again
