@@ -38,6 +38,9 @@ from agentguard.values import plain
 
 _PATH = re.compile(r"\s*(args|result)((?:\s*\.\s*[A-Za-z_][A-Za-z0-9_]*)*)\s*")
 _MISSING = object()
+#: ``args.NAME`` in an undo expression, and every use of ``args`` at all
+_ARG_NAME = re.compile(r"\bargs\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_ARG_USE = re.compile(r"\bargs\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +85,11 @@ def compensation(
             code="rollback.not_registered",
         )
     if entry.kind is UndoKind.SNAPSHOT:
-        args = {**entry.args, "snapshot": entry.snapshot}
+        args = {**_accepted(function, entry.args), "snapshot": entry.snapshot}
     else:
         mapping = policy.undo_args.get(entry.tool)
         if mapping is None:
-            args = dict(entry.args)
+            args = _accepted(function, entry.args)
             if _takes(function, "result"):
                 args["result"] = entry.result
         else:
@@ -109,6 +112,46 @@ def compensation(
             code="rollback.bad_arguments",
         ) from None
     return Compensation(name, function, bound)
+
+
+def needed_args(
+    tool: str,
+    args: Mapping[str, Any],
+    policy: LoadedPolicy,
+    functions: Mapping[str, ToolFunction],
+) -> dict[str, Any]:
+    """The original arguments an undo of ``tool`` reads, and no others (the journal keeps
+    only these, so a ``sensitive`` argument the undo does not need is never stored):
+    those its ``undo.args`` expressions name (all of them when an expression reads
+    ``args`` otherwise than as ``args.NAME``); for ``undo: TOOL`` and ``snapshot:``, those
+    the compensating function accepts (all of them when it takes ``**kwargs``; when it is
+    not registered yet, those its policy schema declares, else all but the tool's
+    ``sensitive`` ones)."""
+    spec = policy.model.tools.get(tool)
+    if spec is None:
+        return dict(args)
+    mapping = policy.undo_args.get(tool)
+    if mapping is not None:
+        names: set[str] = set()
+        for condition in mapping.values():
+            if "args" not in condition.needs:
+                continue
+            named = set(_ARG_NAME.findall(condition.source))
+            if len(_ARG_USE.findall(condition.source)) != len(_ARG_NAME.findall(condition.source)):
+                return dict(args)  # args used some other way: keep them all
+            names |= named
+        return {k: v for k, v in args.items() if k in names}
+    undo = spec.undo_spec
+    name = spec.snapshot.restore if spec.snapshot is not None else undo.tool if undo else None
+    function = functions.get(name) if name is not None else None
+    if function is not None:
+        return _accepted(function, args)
+    schema = policy.arg_schema(name) if name is not None else None
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    if isinstance(properties, Mapping):  # not registered yet: what its schema declares
+        return {k: v for k, v in args.items() if k in properties}
+    sensitive = {path.split(".")[0] for path in spec.sensitive}
+    return {k: v for k, v in args.items() if k not in sensitive}
 
 
 def needs_result(tool: str, policy: LoadedPolicy, functions: Mapping[str, ToolFunction]) -> bool:
@@ -203,6 +246,18 @@ def _variables(entry: JournalEntry, policy: LoadedPolicy, now: datetime) -> dict
         "subject": None,  # not journaled
         "now": now,
     }
+
+
+def _accepted(function: ToolFunction, args: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments ``function`` accepts by name (all of them when it takes ``**kwargs``
+    or its signature cannot be read)."""
+    try:
+        parameters = inspect.signature(function.func).parameters
+    except (TypeError, ValueError):
+        return dict(args)
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(args)
+    return {k: v for k, v in args.items() if k in parameters}
 
 
 def _takes(function: ToolFunction, parameter: str) -> bool:

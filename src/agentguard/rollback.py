@@ -38,7 +38,13 @@ from agentguard import transaction
 from agentguard.audit import AuditEntry
 from agentguard.audit_record import RecordBuilder
 from agentguard.clock import Clock
-from agentguard.compensation import Compensation, call, compensation, needs_result
+from agentguard.compensation import (
+    Compensation,
+    call,
+    compensation,
+    needed_args,
+    needs_result,
+)
 from agentguard.cost import Cost
 from agentguard.errors import AgentGuardError
 from agentguard.journal import JournalEntry, JournalState, Snapshot, UndoKind, dumps
@@ -164,7 +170,7 @@ class Rollback:
             kind=kind,
             undo_tool=undo_tool,
             session=action.session,
-            args=dict(action.args),
+            args=needed_args(action.tool, dict(action.args), self._policy(), self._functions()),
             result=kept,
             snapshot=None if state is None else state.state,
         )
