@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 from agentguard import approval as machine
+from agentguard import journal
 from agentguard.approval import (
     CONSUMED,
     Approval,
@@ -255,7 +256,7 @@ class ApprovalQueue:
         self._record(change)
         args = dict(action.args)
         if change.approval.edited_arguments:
-            args.update(orjson.loads(change.approval.edited_arguments))
+            args.update(journal.loads(change.approval.edited_arguments))
         return action.with_changes(args=args, approval=current.id, id=_fresh_id())
 
     def check_runner(self, current: Approval, action: Action) -> None:
@@ -306,7 +307,7 @@ class ApprovalQueue:
         if edit:
             if not isinstance(edit, Mapping) or not all(isinstance(k, str) for k in edit):
                 raise ValueError("an edit maps argument names to their new values")
-            edited = orjson.dumps(dict(edit), default=_canonical).decode()
+            edited = journal.dumps(dict(edit))  # exact: a Decimal comes back a Decimal
             if len(edited) > MAX_EDIT_CHARS:
                 raise ValueError(f"an edit is limited to {MAX_EDIT_CHARS} characters of JSON")
         current = self.status(approval_id)

@@ -149,6 +149,7 @@ def approvals_show(
 ) -> None:
     """One request: the action (arguments redacted as in the audit log), why it was
     held, its deadline, who approved, and any edit."""
+    from agentguard import journal
     from agentguard.cli_common import out
 
     queue = _queue(policy, store)
@@ -157,7 +158,7 @@ def approvals_show(
     summary = json.loads(item.summary or "{}")
     row["action"] = {k: summary.get(k) for k in ("input", "session", "subject", "mode")}
     row["reasons"] = summary.get("reasons", [])
-    row["edit"] = json.loads(item.edited_arguments) if item.edited_arguments else None
+    row["edit"] = journal.loads(item.edited_arguments) if item.edited_arguments else None
     row["comment"] = item.comment
     if as_json:
         out.print(json.dumps(row, sort_keys=True, default=str), markup=False, soft_wrap=True)

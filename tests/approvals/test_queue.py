@@ -380,6 +380,22 @@ def test_an_edit_is_applied_diffed_and_audited(world: World) -> None:
     assert edited["metadata"]["by"] == "bob" and edited["metadata"]["comment"] == "typo"
 
 
+def test_an_edit_keeps_a_decimal_exact(world: World) -> None:
+    from decimal import Decimal
+
+    thread, box = _in_thread(
+        lambda: world.bot.call("process_refund", order_id="o1", amount=Decimal("800.10"))
+    )
+    assert world.requested.wait(10)
+    [waiting] = world.guard.approvals.list()
+    world.guard.approvals.approve(waiting.id, key=world.keys["alice"],
+                                  edit={"amount": Decimal("450.05")})  # fmt: skip
+    thread.join(10)
+    assert box == {"result": {"ok": "process_refund"}}
+    [(_, args)] = world.ran
+    assert args["amount"] == Decimal("450.05")
+
+
 def test_an_edit_that_breaks_the_schema_is_refused_at_execution(world: World) -> None:
     ticket = _pending(world).ticket
     world.guard.approvals.approve(ticket.id, key=world.keys["bob"], edit={"title": 5})
