@@ -313,8 +313,9 @@ class ApprovalQueue:
         current = self.status(approval_id)
         self._may_decide(who, current)
         change = self._store.approve(
-            approval_id, who, self._clock.now(), edited_arguments=edited, comment=comment
-        )
+            approval_id, who, self._clock.now(), edited_arguments=edited,
+            comment=self._comment(comment, current.tool),
+        )  # fmt: skip
         self._record(change, edit=edit)
         return change.approval
 
@@ -323,7 +324,9 @@ class ApprovalQueue:
         who = self.approver(key)
         current = self.status(approval_id)
         self._may_decide(who, current)
-        change = self._store.reject(approval_id, who, self._clock.now(), comment=comment)
+        change = self._store.reject(
+            approval_id, who, self._clock.now(), comment=self._comment(comment, current.tool)
+        )
         self._record(change)
         return change.approval
 
@@ -344,6 +347,16 @@ class ApprovalQueue:
                 code="approval.unauthorized",
             )
         return name
+
+    def _comment(self, comment: str | None, tool: str) -> str | None:
+        """A comment as it is kept and shown (to the agent too): PII and credentials
+        redacted, like the audit log."""
+        if comment is None:
+            return None
+        if not isinstance(comment, str):
+            raise ValueError("a comment is text")
+        redacted = self._records.redacted(comment, tool)
+        return redacted if isinstance(redacted, str) else str(redacted)
 
     def _may_decide(self, who: str, current: Approval) -> None:
         spec = (self._policy().model.approvers or {})[who]

@@ -416,6 +416,7 @@ def test_secrets_in_a_comment_or_edit_are_redacted_in_the_log(world: World) -> N
     assert secret not in log and "jane.doe@example.com" not in log
     approval = world.guard.approvals.get(ticket.id)
     assert secret not in approval.summary
+    assert secret not in (approval.comment or "") and "jane.doe" not in (approval.comment or "")
 
 
 def test_a_policy_asking_more_people_later_refuses_the_old_approval(tmp_path: Path) -> None:
