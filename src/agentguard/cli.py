@@ -39,6 +39,7 @@ from agentguard.cli_common import (
 from agentguard.cli_incident import incident_app
 from agentguard.cli_rollback import rollback as rollback_command
 from agentguard.cli_scan import scan as scan_command
+from agentguard.cli_serve import serve as serve_command
 from agentguard.cli_status import metrics as metrics_command
 from agentguard.cli_status import status as status_command
 from agentguard.cli_table import ColumnKind, print_table
@@ -441,6 +442,7 @@ def demo(
 
 app.command("scan")(scan_command)
 
+app.command("serve")(serve_command)
 app.command("status")(status_command)
 app.command("metrics")(metrics_command)
 app.add_typer(incident_app, name="incident")

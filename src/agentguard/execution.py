@@ -98,7 +98,7 @@ class Executor:
         timestamp = self._clock.now()
         decision = self.evaluate(action)
         if decision.held and self.approvals is not None:
-            ticket, current = self._hold(action, decision, timestamp, started)
+            ticket, current = self.hold(action, decision, timestamp, started)
             if current.state is ApprovalState.APPROVED:
                 return self.run_approved(ticket, current)
             if ticket.mode != "required":
@@ -161,7 +161,7 @@ class Executor:
         decision = await asyncio.to_thread(self.evaluate, action)
         if decision.held and self.approvals is not None:
             ticket, current = await asyncio.to_thread(
-                self._hold, action, decision, timestamp, started
+                self.hold, action, decision, timestamp, started
             )
             if current.state is not ApprovalState.APPROVED:
                 if ticket.mode != "required":
@@ -247,7 +247,7 @@ class Executor:
             raise AgentGuardError("this guard has no approval queue", code="approval.disabled")
         return self.approvals
 
-    def _hold(
+    def hold(
         self, action: Action, decision: Decision, timestamp: Any, started: int
     ) -> tuple[ApprovalTicket, Approval]:
         """Turn a held decision into a request (or find the one asked before) and write
@@ -286,18 +286,7 @@ class Executor:
     ) -> tuple[ToolFunction, PreparedRecord]:
         """The function to run for an allowed decision, once its record is reserved;
         otherwise audit and raise."""
-        if not decision.allowed:
-            stop_failed: StoreUnavailable | None = None
-            if decision.stop_agent:
-                try:
-                    self._stop(decision.action, decision.reasons)
-                except StoreUnavailable as exc:  # still audit the denial, then say so
-                    stop_failed = exc
-            status = "held" if decision.held else "denied"
-            self._audit(decision, timestamp, started, status)
-            if stop_failed is not None:
-                raise stop_failed
-            raise denied_error(decision)
+        self._refuse_unless_allowed(decision, timestamp, started)
         prepared = self._records.prepare(decision)
         function = self.functions.get(decision.action.tool)
         if function is None:
@@ -309,6 +298,54 @@ class Executor:
                 f"tool {prepared.tool!r} is allowed but has no registered implementation; "
                 "register it with @guard.tool()"
             )
+        self._reserve(decision, timestamp, started, prepared)
+        return function, prepared
+
+    def admit_remote(self, decision: Decision, timestamp: Any, started: int) -> PreparedRecord:
+        """For a tool the agent runs itself (the gateway's ``/v1/check``): refuse (audited)
+        unless allowed, then reserve its record; :meth:`deliver_remote` or
+        :meth:`fail_remote` writes it."""
+        self._refuse_unless_allowed(decision, timestamp, started)
+        prepared = self._records.prepare(decision)
+        self._reserve(decision, timestamp, started, prepared)
+        return prepared
+
+    def deliver_remote(
+        self, decision: Decision, timestamp: Any, started: int, result: Any,
+        prepared: PreparedRecord,
+    ) -> Any:  # fmt: skip
+        """The result of a tool the agent ran itself: result layers, record; the result
+        as the agent may see it (or ResultWithheld)."""
+        return self._deliver(decision, timestamp, started, result, prepared)
+
+    def fail_remote(
+        self, decision: Decision, timestamp: Any, started: int, error: str,
+        prepared: PreparedRecord,
+    ) -> None:  # fmt: skip
+        """A tool the agent ran itself failed (``error``: what it says, redacted here)."""
+        self._audit(
+            decision, timestamp, started, "failed", error=error, prepared=prepared,
+            cost=self._estimate(decision),
+        )  # fmt: skip
+
+    def _refuse_unless_allowed(self, decision: Decision, timestamp: Any, started: int) -> None:
+        if decision.allowed:
+            return
+        stop_failed: StoreUnavailable | None = None
+        if decision.stop_agent:
+            try:
+                self._stop(decision.action, decision.reasons)
+            except StoreUnavailable as exc:  # still audit the denial, then say so
+                stop_failed = exc
+        status = "held" if decision.held else "denied"
+        self._audit(decision, timestamp, started, status)
+        if stop_failed is not None:
+            raise stop_failed
+        raise denied_error(decision)
+
+    def _reserve(
+        self, decision: Decision, timestamp: Any, started: int, prepared: PreparedRecord
+    ) -> None:
         try:
             self._store.reserve(
                 decision.action.id,
@@ -339,7 +376,6 @@ class Executor:
                 f"tool {prepared.tool!r} was not run: the store cannot take its audit record "
                 f"({problem})"
             ) from None
-        return function, prepared
 
     def _deliver(
         self,

@@ -1,0 +1,41 @@
+"""``agentguard serve``: the HTTP gateway (see :mod:`agentguard.gateway`) on the policy and
+store the other commands use. Tools the gateway runs itself (``/v1/execute``, rollbacks)
+are the policy's ``call:`` functions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from agentguard.cli_common import DEFAULT_POLICY, PolicyOpt, StoreOpt
+from agentguard.store import DEFAULT_URL
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8700,
+    policy: PolicyOpt = DEFAULT_POLICY,
+    store: StoreOpt = DEFAULT_URL,
+) -> None:
+    """Serve the HTTP gateway until Ctrl-C: agents check, complete and execute over HTTP;
+    people approve; /metrics, /healthz, /readyz, and the API's docs at /docs."""
+    from agentguard.cli_common import EXIT_USAGE, _fail, _guarded, _policy, _store, err
+
+    try:
+        import uvicorn
+
+        from agentguard.gateway import create_app
+    except ImportError:
+        raise _fail(
+            "the gateway needs its extra: pip install 'agentguard[server]'", EXIT_USAGE
+        ) from None
+    from agentguard.guard import Guard
+
+    loaded = _policy(policy)
+    guard = _guarded(lambda: Guard(loaded, _store(store)))
+    err.print(f"agentguard gateway on http://{host}:{port} (docs at /docs)", markup=False)
+    try:
+        uvicorn.run(create_app(guard), host=host, port=port, log_level="warning")
+    finally:
+        guard.close()
