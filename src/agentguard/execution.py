@@ -151,9 +151,11 @@ class Executor:
         self._journal(decision.action, result, snapshot)
         return self._deliver(decision, timestamp, started, result, prepared)
 
-    async def aexecute(self, action: Action) -> Any:
+    async def aexecute(self, action: Action, *, wait_for_approval: bool = True) -> Any:
         """The async twin of :meth:`execute`: store work runs in a thread, async tools are
-        awaited, sync tools run in a thread."""
+        awaited, sync tools run in a thread. ``wait_for_approval=False``: a ``required``
+        approval raises ApprovalPending at once, like a review (a server answering over
+        HTTP must not hold the request open for the approval's whole timeout)."""
         if action.approval is not None:
             action = action.with_changes(approval=None)
         started = time.perf_counter_ns()
@@ -164,7 +166,7 @@ class Executor:
                 self.hold, action, decision, timestamp, started
             )
             if current.state is not ApprovalState.APPROVED:
-                if ticket.mode != "required":
+                if ticket.mode != "required" or not wait_for_approval:
                     raise ApprovalPending(decision, ticket)
                 current = await self.approvals.apoll(ticket, None)
             return await self.arun_approved(ticket, current)

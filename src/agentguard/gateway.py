@@ -190,7 +190,7 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
     async def execute(request: Request, body: CheckRequest, _: KeyCheck = agent_key) -> Any:
         """Run a tool the gateway has (the policy's ``call:``) through the whole pipeline."""
         try:
-            result = await guard.aexecute(action_of(request, body))
+            result = await guard.aexecute(action_of(request, body), wait_for_approval=False)
         except ApprovalPending as pending:
             return _decision(pending.decision, None, pending.ticket)
         except ResultWithheld as exc:

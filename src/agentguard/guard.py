@@ -330,9 +330,10 @@ class Guard:
         """
         return self._executor.execute(action)
 
-    async def aexecute(self, action: Action) -> Any:
-        """The async twin of :meth:`execute`."""
-        return await self._executor.aexecute(action)
+    async def aexecute(self, action: Action, *, wait_for_approval: bool = True) -> Any:
+        """The async twin of :meth:`execute` (``wait_for_approval=False``: a required
+        approval raises ApprovalPending at once instead of waiting)."""
+        return await self._executor.aexecute(action, wait_for_approval=wait_for_approval)
 
     def await_approval(self, ticket: ApprovalTicket, timeout: float | None = None) -> Any:
         """Wait up to ``timeout`` seconds (None: until the request's deadline) for people to

@@ -34,15 +34,17 @@ tools:
     input: {to: {type: string}, body: {type: string}}
     outbound: [body]
   publish_post: {risk: medium, input: {post_id: {type: string}}}
+  wire: {risk: high, input: {amount: {type: number}}}
   secret_tool: {risk: low}
 roles:
-  worker: {allow: [lookup, send_note, publish_post]}
+  worker: {allow: [lookup, send_note, publish_post, wire]}
 agents:
   bot: {roles: [worker]}
   other: {roles: [worker]}
 approvals:
   low: {mode: none}
   medium: {mode: review, within: 2h}
+  high: {mode: required, timeout: 10m}
 approvers:
   alice: {tools: ["*"]}
 detectors:
@@ -173,6 +175,13 @@ def test_a_held_action_is_approved_over_http_and_then_runs_once(gw: Gateway) -> 
                                                   "args": {"post_id": "p1"}}).json()  # fmt: skip
     assert again["decision"] == "hold"  # spent: a new request
     assert gw.ran == ["publish_post"]
+
+
+def test_a_required_approval_answers_hold_at_once_over_http(gw: Gateway) -> None:
+    held = gw.post("/v1/execute", gw.agent_key, {"tool": "wire", "args": {"amount": 5}}).json()
+    assert held["decision"] == "hold" and held["code"] == "approval.required"
+    checked = gw.post("/v1/check", gw.agent_key, {"tool": "wire", "args": {"amount": 5}}).json()
+    assert checked["decision"] == "hold" and checked["ticket"] == held["ticket"]
 
 
 def test_a_held_check_is_approved_then_checked_again_and_completed(gw: Gateway) -> None:
