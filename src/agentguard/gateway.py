@@ -17,7 +17,10 @@ Agents::
     GET  /v1/approvals/{id}?wait=30   a ticket's state (long-poll up to 60 s)
 
 People (approver keys): ``GET /v1/approvals``, ``POST /v1/approvals/{id}/approve``
-(``{"edit"?, "comment"?}``), ``POST /v1/approvals/{id}/reject``. Operations:
+(``{"edit"?, "comment"?}``), ``POST /v1/approvals/{id}/reject``. Admins (approver keys of
+people with ``admin: true`` under ``approvers:``): ``POST /v1/kill``, ``POST /v1/resume``,
+``GET /v1/audit``, ``GET /v1/audit/verify``, ``GET /v1/status``, ``POST /v1/signals``.
+Operations:
 ``GET /healthz``, ``GET /readyz`` (the store answers), ``GET /metrics`` (Prometheus,
 ``agentguard_*``), OpenAPI at ``/docs``.
 """
@@ -82,6 +85,23 @@ class CompleteRequest(_Strict):
     cost: Decimal | None = Field(default=None, ge=0)
 
 
+class ScopeRequest(_Strict):
+    """What a kill switch covers: one agent, one tool, or everything."""
+
+    agent: str | None = Field(default=None, max_length=200)
+    tool: str | None = Field(default=None, max_length=200)
+    everything: bool = False
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class SignalRequest(_Strict):
+    """An external signal for the alert rules (``signal NAME``)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    agent: str | None = Field(default=None, max_length=200)
+    subject: str | None = Field(default=None, max_length=1024)
+
+
 class DecideRequest(_Strict):
     """A person's decision: an optional edit of top-level arguments and a comment."""
 
@@ -115,8 +135,18 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
 
         return dependency
 
+    def admin(request: Request) -> KeyCheck:
+        check = caller("approver")(request)
+        name = check.record.agent if check.record is not None else ""
+        spec = (guard.policy.model.approvers or {}).get(name)
+        if spec is None or not spec.admin:
+            raise _Refused(403, "auth.not_admin",
+                           f"{name!r} is not an admin (approvers.{name}.admin in the policy)")  # fmt: skip
+        return check
+
     agent_key = Depends(caller("agent"))
     approver_key = Depends(caller("approver"))
+    admin_key = Depends(admin)
 
     @app.exception_handler(_Refused)
     async def refused(_: Request, exc: _Refused) -> JSONResponse:
@@ -253,6 +283,81 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
             lambda: guard.approvals.reject(approval_id, key=key, comment=body.comment)
         )
         return _approval(item)
+
+    # ------------------------------------------------------------------ admins
+
+    def who(key: KeyCheck) -> str:
+        return f"gateway:{key.record.agent}" if key.record is not None else "gateway"
+
+    @app.post("/v1/kill", tags=["admins"])
+    async def kill(body: ScopeRequest, key: KeyCheck = admin_key) -> Any:
+        """Stop an agent, a tool or everything, in every process sharing the store."""
+        if not body.reason or not body.reason.strip():
+            raise _Refused(422, "request.invalid", "say why (reason): it is recorded")
+        reason = body.reason
+        stopped = await asyncio.to_thread(
+            lambda: guard.kill(
+                agent=body.agent,
+                tool=body.tool,
+                everything=body.everything,
+                reason=reason,
+                by=who(key),
+            )
+        )
+        return {"stopped": stopped.describe()}
+
+    @app.post("/v1/resume", tags=["admins"])
+    async def resume(body: ScopeRequest, key: KeyCheck = admin_key) -> Any:
+        """Lift a kill switch."""
+        lifted = await asyncio.to_thread(
+            lambda: guard.resume(
+                agent=body.agent,
+                tool=body.tool,
+                everything=body.everything,
+                reason=body.reason,
+                by=who(key),
+            )
+        )
+        return {"resumed": lifted}
+
+    @app.get("/v1/audit", tags=["admins"])
+    async def audit(
+        agent: str | None = None,
+        tool: str | None = None,
+        decision: str | None = None,
+        limit: int = 100,
+        _: KeyCheck = admin_key,
+    ) -> Any:
+        """Audit records, newest first (as stored: redacted), at most ``limit`` (≤ 1000)."""
+        from agentguard.store import AuditQuery
+
+        query = AuditQuery(agent=agent, tool=tool, decision=decision,
+                           limit=min(max(limit, 1), 1000), newest_first=True)  # fmt: skip
+        found = await asyncio.to_thread(lambda: [r.data for r in guard.store.search(query)])
+        return {"records": found}
+
+    @app.get("/v1/audit/verify", tags=["admins"])
+    async def verify(_: KeyCheck = admin_key) -> Any:
+        """Check the audit log's hash chain."""
+        result = await asyncio.to_thread(guard.verify_audit)
+        return {"ok": result.ok, "checked": result.checked, "bad_seq": result.bad_seq,
+                "problem": result.problem}  # fmt: skip
+
+    @app.get("/v1/status", tags=["admins"])
+    async def status(_: KeyCheck = admin_key) -> Any:
+        """Each agent's actions, errors and spend; breakers and kill switches."""
+        from agentguard.status import StatusBoard
+
+        board = StatusBoard(guard.store, policy=guard.policy, clock=guard.clock)
+        return await asyncio.to_thread(lambda: board.report().as_json())
+
+    @app.post("/v1/signals", tags=["admins"])
+    async def signal(body: SignalRequest, key: KeyCheck = admin_key) -> Any:
+        """Report an external signal to the alert rules (recorded in the audit log)."""
+        done = await asyncio.to_thread(
+            lambda: guard.signal(body.name, agent=body.agent, subject=body.subject, by=who(key))
+        )
+        return {"done": done}
 
     # --------------------------------------------------------------- operations
 

@@ -47,6 +47,7 @@ approvals:
   high: {mode: required, timeout: 10m}
 approvers:
   alice: {tools: ["*"]}
+  olga: {admin: true}
 detectors:
   rules:
     - {scan: results, detectors: [secrets], action: redact}
@@ -79,6 +80,8 @@ class Gateway:
         self.guard.revoke_key(self.revoked_key.split("_")[1])
         self.approver_key = issue_key(store, "alice", expires_in=None, tools=None,
                                       kind="approver")[0]  # fmt: skip
+        self.admin_key = issue_key(store, "olga", expires_in=None, tools=None,
+                                   kind="approver")[0]  # fmt: skip
         self.clock.advance(timedelta(minutes=2))  # the expired key is past its time
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
@@ -200,7 +203,17 @@ def test_a_held_check_is_approved_then_checked_again_and_completed(gw: Gateway) 
     assert state == "executed"
 
 
+ADMIN_ROUTES = [
+    ("post", "/v1/kill", {"agent": "bot", "reason": "test"}),
+    ("post", "/v1/resume", {"agent": "bot"}),
+    ("get", "/v1/audit", None),
+    ("get", "/v1/audit/verify", None),
+    ("get", "/v1/status", None),
+    ("post", "/v1/signals", {"name": "customer_complaint"}),
+]
+
 ROUTES = [
+    *ADMIN_ROUTES,
     ("post", "/v1/check", {"tool": "lookup", "args": {"q": "x"}}),
     ("post", "/v1/complete", {"decision_id": "x"}),
     ("post", "/v1/execute", {"tool": "lookup", "args": {"q": "x"}}),
@@ -228,7 +241,31 @@ def test_every_route_refuses_a_bad_key(
     assert key is None or key not in got.text
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES[4:])
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
+def test_routes_for_admins_refuse_agents_and_approvers_who_are_not_admins(
+    gw: Gateway, method: str, path: str, body: Any
+) -> None:
+    for key, status in ((gw.agent_key, 401), (gw.approver_key, 403)):
+        got = gw.post(path, key, body) if method == "post" else gw.get(path, key)
+        assert got.status_code == status, (path, got.text)
+    ok = gw.post(path, gw.admin_key, body) if method == "post" else gw.get(path, gw.admin_key)
+    assert ok.status_code == 200, (path, ok.text)
+
+
+def test_an_admin_stops_and_resumes_an_agent_and_reads_the_log(gw: Gateway) -> None:
+    stopped = gw.post("/v1/kill", gw.admin_key, {"agent": "bot", "reason": "runaway"})
+    assert stopped.status_code == 200
+    refused = gw.post("/v1/execute", gw.agent_key, {"tool": "lookup", "args": {"q": "x"}})
+    assert refused.json()["code"].startswith("killswitch.")
+    assert gw.post("/v1/kill", gw.admin_key, {"agent": "bot"}).status_code == 422  # no reason
+    assert gw.post("/v1/resume", gw.admin_key, {"agent": "bot"}).json() == {"resumed": True}
+    records = gw.get("/v1/audit?limit=5", gw.admin_key).json()["records"]
+    assert records[0]["action"] == "agentguard.resume" and len(records) <= 5
+    assert gw.get("/v1/audit/verify", gw.admin_key).json()["ok"] is True
+    assert "agents" in gw.get("/v1/status", gw.admin_key).json()
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES[len(ADMIN_ROUTES) + 4 :])
 def test_routes_for_people_refuse_agent_keys(
     gw: Gateway, method: str, path: str, body: Any
 ) -> None:
@@ -236,7 +273,9 @@ def test_routes_for_people_refuse_agent_keys(
     assert got.status_code == 401
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ROUTES[:3])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ROUTES[len(ADMIN_ROUTES) : len(ADMIN_ROUTES) + 3]
+)
 def test_routes_for_agents_refuse_approver_keys(
     gw: Gateway, method: str, path: str, body: Any
 ) -> None:

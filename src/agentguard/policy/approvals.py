@@ -178,3 +178,8 @@ class ApproverSpec(_Strict):
     tiers: tuple[Literal["low", "medium", "high", "critical"], ...] | None = Field(
         default=None, description="Risk tiers they may approve; default all."
     )
+    admin: bool = Field(
+        default=False,
+        description="Also operates the gateway with their key: stops and resumes agents, "
+        "reads the audit log and status, reports signals.",
+    )
