@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-detectors bench-content bench-linear clean
+.PHONY: demo test lint bench bench-detectors bench-content bench-linear bench-gateway clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench-content: $(STAMP)
 
 bench-linear: $(STAMP)
 	$(BIN)/python bench/bench_linear.py
+
+bench-gateway: $(STAMP)
+	$(BIN)/python bench/bench_gateway.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
