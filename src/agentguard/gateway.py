@@ -295,6 +295,7 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
         if not body.reason or not body.reason.strip():
             raise _Refused(422, "request.invalid", "say why (reason): it is recorded")
         reason = body.reason
+        _one_scope(body)
         stopped = await asyncio.to_thread(
             lambda: guard.kill(
                 agent=body.agent,
@@ -309,6 +310,7 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
     @app.post("/v1/resume", tags=["admins"])
     async def resume(body: ScopeRequest, key: KeyCheck = admin_key) -> Any:
         """Lift a kill switch."""
+        _one_scope(body)
         lifted = await asyncio.to_thread(
             lambda: guard.resume(
                 agent=body.agent,
@@ -354,9 +356,13 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
     @app.post("/v1/signals", tags=["admins"])
     async def signal(body: SignalRequest, key: KeyCheck = admin_key) -> Any:
         """Report an external signal to the alert rules (recorded in the audit log)."""
-        done = await asyncio.to_thread(
-            lambda: guard.signal(body.name, agent=body.agent, subject=body.subject, by=who(key))
-        )
+        try:
+            done = await asyncio.to_thread(
+                lambda: guard.signal(body.name, agent=body.agent, subject=body.subject, by=who(key))
+            )
+        except ValueError:  # its own words may quote the name: say what is allowed instead
+            raise _Refused(422, "request.invalid", "a signal's name is 1 to 100 letters, "
+                           "digits, '_', '-', '.' or ':' (customer_complaint)") from None  # fmt: skip
         return {"done": done}
 
     # --------------------------------------------------------------- operations
@@ -425,6 +431,12 @@ class _BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+def _one_scope(body: ScopeRequest) -> None:
+    given = [body.agent is not None, body.tool is not None, body.everything]
+    if sum(given) != 1:
+        raise _Refused(422, "request.invalid", "name exactly one of agent, tool or everything")
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
