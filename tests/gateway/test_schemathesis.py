@@ -30,7 +30,7 @@ def test_no_generated_request_makes_the_gateway_fail(tmp_path: Path) -> None:
             @given(case=operation.as_strategy())
             @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck),
                       database=None)  # fmt: skip
-            def no_server_error(case: Any) -> None:
+            def no_server_error(case: Any, key: str = key) -> None:
                 for headers in ({"Authorization": f"Bearer {key}"}, {}):
                     response = case.call(base_url=gateway.url, headers=headers)
                     assert response.status_code < 500, (
