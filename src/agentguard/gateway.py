@@ -437,6 +437,9 @@ def _one_scope(body: ScopeRequest) -> None:
     given = [body.agent is not None, body.tool is not None, body.everything]
     if sum(given) != 1:
         raise _Refused(422, "request.invalid", "name exactly one of agent, tool or everything")
+    for kind, name in (("agent", body.agent), ("tool", body.tool)):
+        if name is not None and not name.strip():
+            raise _Refused(422, "request.invalid", f"the {kind} name is empty")
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
