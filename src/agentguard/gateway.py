@@ -49,6 +49,8 @@ from agentguard.errors import (
     StoreUnavailable,
     ToolNotRegistered,
 )
+from agentguard.gateway_admin import Refused as _Refused
+from agentguard.gateway_admin import add_admin_routes
 from agentguard.guard import Guard
 from agentguard.keys import KeyCheck, authenticate
 from agentguard.pipeline import Action, Decision
@@ -83,23 +85,6 @@ class CompleteRequest(_Strict):
     result: Any = None
     error: str | None = Field(default=None, max_length=10_000)
     cost: Decimal | None = Field(default=None, ge=0)
-
-
-class ScopeRequest(_Strict):
-    """What a kill switch covers: one agent, one tool, or everything."""
-
-    agent: str | None = Field(default=None, max_length=200)
-    tool: str | None = Field(default=None, max_length=200)
-    everything: bool = False
-    reason: str | None = Field(default=None, max_length=2000)
-
-
-class SignalRequest(_Strict):
-    """An external signal for the alert rules (``signal NAME``)."""
-
-    name: str = Field(min_length=1, max_length=100)
-    agent: str | None = Field(default=None, max_length=200)
-    subject: str | None = Field(default=None, max_length=1024)
 
 
 class DecideRequest(_Strict):
@@ -166,7 +151,8 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
 
     @app.exception_handler(AgentGuardError)
     async def refused_by_agentguard(_: Request, exc: AgentGuardError) -> JSONResponse:
-        status = 404 if exc.code in ("approval.not_found", "remote.unknown_decision") else 400
+        not_found = exc.code.endswith(".not_found") or exc.code == "remote.unknown_decision"
+        status = 404 if not_found else 400
         if exc.code == "approval.unauthorized":
             status = 403
         return _error(status, exc.code, exc.message)
@@ -284,86 +270,7 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
         )
         return _approval(item)
 
-    # ------------------------------------------------------------------ admins
-
-    def who(key: KeyCheck) -> str:
-        return f"gateway:{key.record.agent}" if key.record is not None else "gateway"
-
-    @app.post("/v1/kill", tags=["admins"])
-    async def kill(body: ScopeRequest, key: KeyCheck = admin_key) -> Any:
-        """Stop an agent, a tool or everything, in every process sharing the store."""
-        if not body.reason or not body.reason.strip():
-            raise _Refused(422, "request.invalid", "say why (reason): it is recorded")
-        reason = body.reason
-        _one_scope(body)
-        stopped = await asyncio.to_thread(
-            lambda: guard.kill(
-                agent=body.agent,
-                tool=body.tool,
-                everything=body.everything,
-                reason=reason,
-                by=who(key),
-            )
-        )
-        return {"stopped": stopped.describe()}
-
-    @app.post("/v1/resume", tags=["admins"])
-    async def resume(body: ScopeRequest, key: KeyCheck = admin_key) -> Any:
-        """Lift a kill switch."""
-        _one_scope(body)
-        lifted = await asyncio.to_thread(
-            lambda: guard.resume(
-                agent=body.agent,
-                tool=body.tool,
-                everything=body.everything,
-                reason=body.reason,
-                by=who(key),
-            )
-        )
-        return {"resumed": lifted}
-
-    @app.get("/v1/audit", tags=["admins"])
-    async def audit(
-        agent: str | None = None,
-        tool: str | None = None,
-        decision: str | None = None,
-        limit: int = 100,
-        _: KeyCheck = admin_key,
-    ) -> Any:
-        """Audit records, newest first (as stored: redacted), at most ``limit`` (≤ 1000)."""
-        from agentguard.store import AuditQuery
-
-        query = AuditQuery(agent=agent, tool=tool, decision=decision,
-                           limit=min(max(limit, 1), 1000), newest_first=True)  # fmt: skip
-        found = await asyncio.to_thread(lambda: [r.data for r in guard.store.search(query)])
-        return {"records": found}
-
-    @app.get("/v1/audit/verify", tags=["admins"])
-    async def verify(_: KeyCheck = admin_key) -> Any:
-        """Check the audit log's hash chain."""
-        result = await asyncio.to_thread(guard.verify_audit)
-        return {"ok": result.ok, "checked": result.checked, "bad_seq": result.bad_seq,
-                "problem": result.problem}  # fmt: skip
-
-    @app.get("/v1/status", tags=["admins"])
-    async def status(_: KeyCheck = admin_key) -> Any:
-        """Each agent's actions, errors and spend; breakers and kill switches."""
-        from agentguard.status import StatusBoard
-
-        board = StatusBoard(guard.store, policy=guard.policy, clock=guard.clock)
-        return await asyncio.to_thread(lambda: board.report().as_json())
-
-    @app.post("/v1/signals", tags=["admins"])
-    async def signal(body: SignalRequest, key: KeyCheck = admin_key) -> Any:
-        """Report an external signal to the alert rules (recorded in the audit log)."""
-        try:
-            done = await asyncio.to_thread(
-                lambda: guard.signal(body.name, agent=body.agent, subject=body.subject, by=who(key))
-            )
-        except ValueError:  # its own words may quote the name: say what is allowed instead
-            raise _Refused(422, "request.invalid", "a signal's name is 1 to 100 letters, "
-                           "digits, '_', '-', '.' or ':' (customer_complaint)") from None  # fmt: skip
-        return {"done": done}
+    add_admin_routes(app, guard, admin_key)
 
     # --------------------------------------------------------------- operations
 
@@ -398,12 +305,6 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
     return app
 
 
-class _Refused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
 class _BodyLimit:
     """Refuse request bodies over :data:`MAX_BODY` (413), declared or streamed."""
 
@@ -431,15 +332,6 @@ class _BodyLimit:
             return message
 
         await self.app(scope, counted, send)
-
-
-def _one_scope(body: ScopeRequest) -> None:
-    given = [body.agent is not None, body.tool is not None, body.everything]
-    if sum(given) != 1:
-        raise _Refused(422, "request.invalid", "name exactly one of agent, tool or everything")
-    for kind, name in (("agent", body.agent), ("tool", body.tool)):
-        if name is not None and not name.strip():
-            raise _Refused(422, "request.invalid", f"the {kind} name is empty")
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

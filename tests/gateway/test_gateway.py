@@ -210,6 +210,9 @@ ADMIN_ROUTES = [
     ("get", "/v1/audit/verify", None),
     ("get", "/v1/status", None),
     ("post", "/v1/signals", {"name": "customer_complaint"}),
+    ("get", "/v1/audit/export", None),
+    ("get", "/v1/incidents", None),
+    ("get", "/v1/keys", None),
 ]
 
 ROUTES = [
@@ -263,6 +266,29 @@ def test_an_admin_stops_and_resumes_an_agent_and_reads_the_log(gw: Gateway) -> N
     assert records[0]["action"] == "agentguard.resume" and len(records) <= 5
     assert gw.get("/v1/audit/verify", gw.admin_key).json()["ok"] is True
     assert "agents" in gw.get("/v1/status", gw.admin_key).json()
+
+
+def test_an_admin_runs_an_incident_and_manages_keys(gw: Gateway) -> None:
+    opened = gw.post("/v1/incidents", gw.admin_key, {"agent": "bot", "reason": "leak"}).json()
+    incident = opened["incident"]
+    listed = gw.get("/v1/incidents", gw.admin_key).json()["incidents"]
+    assert [i["incident"] for i in listed] == [incident]
+    report = gw.get(f"/v1/incidents/{incident}", gw.admin_key).json()
+    assert report["agent"] == "bot" and report["stops"]
+    closed = gw.post(f"/v1/incidents/{incident}/close", gw.admin_key, {"summary": "fixed"})
+    assert closed.json()["state"] == "closed"
+    assert gw.get("/v1/incidents/inc_0000000000000000", gw.admin_key).status_code == 404
+    made = gw.post("/v1/keys", gw.admin_key, {"agent": "other", "tools": ["lookup"]}).json()
+    assert made["key"].startswith("ag_")
+    ids = {k["key_id"]: k for k in gw.get("/v1/keys", gw.admin_key).json()["keys"]}
+    assert ids[made["key_id"]]["tools"] == ["lookup"] and "key" not in ids[made["key_id"]]
+    assert made["key"] not in gw.get("/v1/keys", gw.admin_key).text
+    assert gw.http.delete(f"/v1/keys/{made['key_id']}",
+                          headers={"Authorization": f"Bearer {gw.admin_key}"}).status_code == 200  # fmt: skip
+    refused = gw.post("/v1/check", made["key"], {"tool": "lookup", "args": {"q": "x"}})
+    assert refused.status_code == 401
+    exported = gw.get("/v1/audit/export", gw.admin_key).text.splitlines()
+    assert all(json.loads(line)["hash"] for line in exported) and len(exported) >= 4
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ROUTES[len(ADMIN_ROUTES) + 4 :])
