@@ -31,6 +31,11 @@ class AgentHandle:
         self.session = session
         self.subject = subject
 
+    @property
+    def guard(self) -> Guard:
+        """The guard this handle acts through (adapters register tools on it)."""
+        return self._guard
+
     def __repr__(self) -> str:
         how = "api_key=<hidden>" if self._api_key else f"name={self.name!r}"
         return f"AgentHandle({how}, session={self.session!r})"
