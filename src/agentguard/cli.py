@@ -37,6 +37,7 @@ from agentguard.cli_common import (
     out,
 )
 from agentguard.cli_incident import incident_app
+from agentguard.cli_mcp import mcp_app, mcp_proxy
 from agentguard.cli_rollback import rollback as rollback_command
 from agentguard.cli_scan import scan as scan_command
 from agentguard.cli_serve import serve as serve_command
@@ -448,6 +449,8 @@ app.command("metrics")(metrics_command)
 app.add_typer(incident_app, name="incident")
 app.command("rollback")(rollback_command)
 app.add_typer(approvals_app, name="approvals")
+app.add_typer(mcp_app, name="mcp")
+app.command("mcp-proxy")(mcp_proxy)
 
 
 def main() -> None:
