@@ -51,7 +51,7 @@ from agentguard.approval import (
     ApprovalState,
     OnExpiry,
 )
-from agentguard.audit import AuditEntry
+from agentguard.audit import AuditEntry, control_entry
 from agentguard.audit_record import RecordBuilder
 from agentguard.clock import Clock
 from agentguard.errors import AgentGuardError, ApprovalPending, ApprovalRefused
@@ -431,14 +431,8 @@ class ApprovalQueue:
             metadata["escalate_to"] = list(routing.rule.escalate_to)
         event = "edited" if edit else str(change.event)
         self._append(
-            AuditEntry(
-                timestamp=change.at,
-                kind="control",
-                agent_id=item.agent,
-                action=f"agentguard.approval.{event}",
-                decision=f"approval.{event}",
-                status=str(item.state),
-                metadata=metadata,
+            control_entry(
+                change.at, f"approval.{event}", str(item.state), metadata, agent=item.agent
             )
         )
 

@@ -94,6 +94,30 @@ class AuditRecord:
         return document
 
 
+def control_entry(
+    at: datetime,
+    event: str,
+    status: str,
+    metadata: Mapping[str, Any],
+    *,
+    agent: str | None = None,
+    key_id: str | None = None,
+) -> AuditEntry:
+    """The record of something that is not an agent's action (``event`` such as
+    ``approval.approved``: recorded as action ``agentguard.approval.approved``, decision
+    ``approval.approved``). ``metadata`` must already be redacted."""
+    return AuditEntry(
+        timestamp=at,
+        kind="control",
+        agent_id=agent,
+        action=f"agentguard.{event}",
+        decision=event,
+        status=status,
+        key_id=key_id,
+        metadata=metadata,
+    )
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 

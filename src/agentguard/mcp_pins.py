@@ -26,7 +26,7 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from agentguard.audit import AuditEntry
+from agentguard.audit import AuditEntry, control_entry
 from agentguard.keys import authenticate
 from agentguard.mcp_pin_store import Pin, PinError, PinState, PinStore, open_pins
 from agentguard.policy import LoadedPolicy
@@ -95,39 +95,25 @@ def observe(
 
 def pinned_record(pin: Pin, now: datetime) -> AuditEntry:
     """The control record of a tool pinned on first sight."""
-    return AuditEntry(
-        timestamp=now,
-        kind="control",
-        agent_id=None,
-        action="agentguard.mcp.tool_pinned",
-        decision="mcp.tool_pinned",
-        status="approved",
-        metadata={
-            "server": pin.server,
-            "tool": pin.tool,
-            "fingerprint": pin.fingerprint,
-            "by": pin.approved_by,
-        },
-    )
+    return control_entry(
+        now,
+        "mcp.tool_pinned",
+        "approved",
+        {"server": pin.server, "tool": pin.tool, "fingerprint": pin.fingerprint,
+         "by": pin.approved_by},
+    )  # fmt: skip
 
 
 def changed_record(pin: Pin, now: datetime) -> AuditEntry:
     """The control record of a tool whose definition no longer matches its pin. It names
     the fingerprints only, never the description (the text may be the attack)."""
-    return AuditEntry(
-        timestamp=now,
-        kind="control",
-        agent_id=None,
-        action="agentguard.mcp.tool_changed",
-        decision="mcp.tool_changed",
-        status="changed",
-        metadata={
-            "server": pin.server,
-            "tool": pin.tool,
-            "old_fingerprint": pin.fingerprint,
-            "new_fingerprint": pin.observed,
-        },
-    )
+    return control_entry(
+        now,
+        "mcp.tool_changed",
+        "changed",
+        {"server": pin.server, "tool": pin.tool, "old_fingerprint": pin.fingerprint,
+         "new_fingerprint": pin.observed},
+    )  # fmt: skip
 
 
 def approve_pin(
@@ -172,21 +158,18 @@ def approve_pin(
         )
     before, after = pins.approve(server, tool, who, now)
     store.append(
-        AuditEntry(
-            timestamp=now,
-            kind="control",
-            agent_id=None,
-            action="agentguard.mcp.tool_approved",
-            decision="mcp.tool_approved",
-            status="approved",
-            key_id=check.record.key_id,
-            metadata={
+        control_entry(
+            now,
+            "mcp.tool_approved",
+            "approved",
+            {
                 "server": server,
                 "tool": tool,
                 "old_fingerprint": before.fingerprint,
                 "new_fingerprint": after.fingerprint,
                 "by": who,
             },
+            key_id=check.record.key_id,
         )
     )
     return after

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentguard import transaction
-from agentguard.audit import AuditEntry
+from agentguard.audit import AuditEntry, control_entry
 from agentguard.audit_record import RecordBuilder
 from agentguard.clock import Clock
 from agentguard.compensation import (
@@ -364,14 +364,12 @@ class Rollback:
         if error is not None:
             metadata["error"] = error
         self._append(
-            AuditEntry(
-                timestamp=self._clock.now(),
-                kind="control",
-                agent_id=self._records.name(entry.agent, kind="agent"),
-                action=f"agentguard.rollback.{event}",
-                decision=f"rollback.{event}",
-                status=status,
-                metadata=metadata,
+            control_entry(
+                self._clock.now(),
+                f"rollback.{event}",
+                status,
+                metadata,
+                agent=self._records.name(entry.agent, kind="agent"),
             )
         )
 
