@@ -59,6 +59,7 @@ from agentguard.keys import authenticate
 from agentguard.layers.approvals import hold_routing
 from agentguard.pipeline import Action, Decision, Outcome, Reason, SignalReport
 from agentguard.policy import LoadedPolicy
+from agentguard.policy.approvals import DEFAULT_MAX_PENDING
 from agentguard.store import Store
 
 _log = logging.getLogger("agentguard.approvals")
@@ -146,6 +147,16 @@ class ApprovalQueue:
             state = "approved" if found.state is ApprovalState.APPROVED else "still waiting"
             reason = Reason(LAYER, "approval.pending", f"approval {found.id}: {state}")
             return ticket, found, reason
+        section = self._policy().model.approvals
+        limit = section.max_pending if section is not None else DEFAULT_MAX_PENDING
+        waiting = sum(
+            len(self._store.list_approvals(state, action.agent, limit))
+            for state in (ApprovalState.PENDING, ApprovalState.ESCALATED)
+        )
+        if waiting >= limit:
+            raise ApprovalRefused(_refusal(action, "approval.queue_full",
+                f"agent {action.agent!r} has {limit} requests waiting for people already "
+                "(approvals.max_pending); this action is refused, not queued"))  # fmt: skip
         window = rule.deadline or timedelta(hours=24)
         spec = self._policy().model.tools.get(action.tool)
         request = ApprovalRequest(

@@ -465,6 +465,26 @@ def test_when_is_only_for_per_tool_rules_and_must_compile() -> None:
         ))  # fmt: skip
 
 
+def test_an_agent_cannot_flood_the_queue(tmp_path: Path) -> None:
+    w = World(tmp_path, POLICY.replace("approvers:", "  max_pending: 3\napprovers:"))
+    try:
+        tickets = [_pending(w, post_id=f"p{n}", title="t").ticket for n in range(3)]
+        with pytest.raises(ApprovalRefused) as full:
+            w.bot.call("publish_post", post_id="p9", title="t")
+        assert full.value.code == "approval.queue_full"
+        assert len(w.guard.approvals.list()) == 3  # nothing more was queued
+        with pytest.raises(ApprovalPending):  # asking again for a queued one still works
+            w.bot.call("publish_post", post_id="p0", title="t")
+        w.guard.approvals.reject(tickets[0].id, key=w.keys["bob"])
+        with pytest.raises(ApprovalPending):  # room again
+            w.bot.call("publish_post", post_id="p9", title="t")
+        assert [r["status"] for r in w.records() if r["action"] == "publish_post"].count(
+            "held"
+        ) == 6  # the refused one is recorded too
+    finally:
+        w.guard.close()
+
+
 def test_min_confidence_sends_low_confidence_to_review(tmp_path: Path) -> None:
     w = World(tmp_path, POLICY.replace("approvers:", "  min_confidence: 0.7\napprovers:"))
     try:

@@ -97,6 +97,10 @@ class ApprovalRule(_Strict):
         return self.within if self.mode == "review" else self.timeout
 
 
+#: How many requests one agent may have waiting at once unless approvals.max_pending says.
+DEFAULT_MAX_PENDING = 200
+
+
 class ApprovalsSection(_Strict):
     """Approval modes by risk tier, over-ridden per tool, and the confidence floor."""
 
@@ -111,6 +115,13 @@ class ApprovalsSection(_Strict):
         default=None,
         description="For every tool marked irreversible: true (over its risk tier; a tool's "
         "own entry under tools: comes first).",
+    )
+    max_pending: int = Field(
+        default=DEFAULT_MAX_PENDING,
+        gt=0,
+        le=1_000_000,
+        description="How many requests one agent may have waiting for people at once; past "
+        "it, a held action is refused (approval.queue_full) rather than queued.",
     )
     min_confidence: Decimal | None = Field(
         default=None,
