@@ -26,14 +26,11 @@ Example::
 from __future__ import annotations
 
 import builtins
-import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -51,13 +48,15 @@ from agentguard.approval import (
     ApprovalState,
     OnExpiry,
 )
+from agentguard.approval_binding import ApprovalTicket as ApprovalTicket
+from agentguard.approval_binding import action_binding
 from agentguard.audit import AuditEntry, control_entry
 from agentguard.audit_record import RecordBuilder
 from agentguard.clock import Clock
 from agentguard.errors import AgentGuardError, ApprovalPending, ApprovalRefused
 from agentguard.keys import authenticate
 from agentguard.layers.approvals import hold_routing
-from agentguard.pipeline import Action, Decision, Outcome, Reason, SignalReport
+from agentguard.pipeline import Action, Decision, Outcome, Reason, SignalReport, new_action_id
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.approvals import DEFAULT_MAX_PENDING
 from agentguard.store import Store
@@ -66,26 +65,6 @@ _log = logging.getLogger("agentguard.approvals")
 LAYER = "approvals"
 #: The largest edit an approver may make (JSON characters).
 MAX_EDIT_CHARS = 64 * 1024
-
-
-@dataclass(frozen=True)
-class ApprovalTicket:
-    """A held action waiting for people: what :class:`~agentguard.errors.ApprovalPending`
-    carries and :meth:`~agentguard.agent.AgentHandle.await_approval` takes.
-
-    ``id`` is the request's id (``agentguard approvals approve ID``); ``mode`` is
-    ``review`` (the call returned at once) or ``required`` (the call waited);
-    ``deadline`` is when people's time runs out. The action itself, arguments included,
-    stays in this process: it is what runs once approved.
-    """
-
-    id: str
-    agent: str
-    tool: str
-    mode: str
-    deadline: datetime | None
-    binding: str = field(repr=False)
-    action: Action = field(repr=False)
 
 
 class ApprovalQueue:
@@ -120,12 +99,7 @@ class ApprovalQueue:
         """The keyed hash an approval is bound to: tool, arguments (as the agent gave
         them), agent, session and subject. Keyed with the store's key, so the stored
         binding says nothing about the arguments."""
-        document = [action.tool, agent, action.session, action.subject, action.args]
-        try:
-            body = orjson.dumps(document, default=_canonical, option=orjson.OPT_SORT_KEYS)
-        except TypeError:  # keys that are not strings, nesting orjson refuses
-            body = repr(_plain(document)).encode("utf-8", "surrogatepass")
-        return hmac.new(self._store.fingerprint_key(), body, hashlib.sha256).hexdigest()
+        return action_binding(self._store.fingerprint_key(), action, agent)
 
     def on_request(self, listener: Callable[[Approval], object]) -> None:
         """Call ``listener(approval)`` whenever this guard queues a new request (to page
@@ -268,7 +242,7 @@ class ApprovalQueue:
         args = dict(action.args)
         if change.approval.edited_arguments:
             args.update(journal.loads(change.approval.edited_arguments))
-        return action.with_changes(args=args, approval=current.id, id=_fresh_id())
+        return action.with_changes(args=args, approval=current.id, id=new_action_id())
 
     def check_runner(self, current: Approval, action: Action) -> None:
         """Refuse (ApprovalRefused) to run an approved request as any agent but the one it
@@ -502,33 +476,5 @@ def _pending(ticket: ApprovalTicket, current: Approval) -> Decision:
     )
 
 
-def _fresh_id() -> str:
-    from agentguard.pipeline import new_action_id
-
-    return new_action_id()
-
-
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
-def _canonical(value: Any) -> Any:
-    """Values orjson does not know, each tagged with its type: ``Decimal("800")`` and the
-    text ``"800"`` are different arguments and never share a binding."""
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    if isinstance(value, bytes | bytearray):
-        return {"$bytes": value.hex()}
-    if isinstance(value, set | frozenset):
-        return {"$set": sorted(repr(v) for v in value)}
-    if isinstance(value, tuple):
-        return {"$tuple": list(value)}
-    return f"{type(value).__qualname__}:{value!r}"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return sorted((repr(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value

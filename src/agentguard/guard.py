@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from agentguard import control
 from agentguard.agent import AgentHandle
 from agentguard.approval_queue import ApprovalQueue, ApprovalTicket
 from agentguard.audit import AuditEntry, Verification
@@ -39,6 +38,7 @@ from agentguard.errors import (
     PolicyError,
 )
 from agentguard.execution import Executor
+from agentguard.guard_controls import GuardControls
 from agentguard.layers.leaks import OwnerResolver
 from agentguard.layers.registry import LayerContext, build_layers
 from agentguard.pipeline import (
@@ -52,13 +52,12 @@ from agentguard.policy import LoadedPolicy, load_policy
 from agentguard.policy.content import QualityFunction
 from agentguard.rollback import Rollback, RollbackPlan, RollbackReport, Transaction
 from agentguard.store import DEFAULT_URL, Store, open_store
-from agentguard.store.base import Kill
 from agentguard.tools import ToolFunction, describe_function
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Guard:
+class Guard(GuardControls):
     """Holds a policy, a store and the registered tools; runs every call through the pipeline.
 
     Thread-safe: one guard may serve many threads and asyncio tasks.
@@ -428,84 +427,6 @@ class Guard:
         return self._detectors
 
     # --------------------------------------------------------------- controls
-
-    def kill(
-        self,
-        *,
-        agent: str | None = None,
-        tool: str | None = None,
-        everything: bool = False,
-        reason: str,
-        by: str | None = None,
-    ) -> Kill:
-        """Stop an agent, a tool or everything, in every process sharing this store."""
-        scope, target = control.scope_of(agent=agent, tool=tool, everything=everything)
-        return control.kill(self.store, scope, target, reason=reason, by=by, clock=self.clock)
-
-    def resume(
-        self,
-        *,
-        agent: str | None = None,
-        tool: str | None = None,
-        everything: bool = False,
-        reason: str | None = None,
-        by: str | None = None,
-    ) -> bool:
-        """Lift a kill switch set by :meth:`kill` (or ``agentguard kill``)."""
-        scope, target = control.scope_of(agent=agent, tool=tool, everything=everything)
-        return control.resume(self.store, scope, target, reason=reason, by=by, clock=self.clock)
-
-    def create_key(
-        self,
-        agent: str,
-        *,
-        expires_in: timedelta | None = None,
-        tools: Sequence[str] | None = None,
-        label: str | None = None,
-    ) -> str:
-        """Create an API key for ``agent`` (optionally expiring, optionally narrowed to some
-        tools). Returns the key; only its hash is stored, so keep it now."""
-        if agent not in self.policy.model.agents:
-            raise AgentGuardError(
-                f"agent {agent!r} is not defined in the policy", code="keys.agent"
-            )
-        outside = [t for t in tools or () if not self.policy.may_use(agent, t)]
-        if outside:
-            raise AgentGuardError(
-                f"agent {agent!r} may not use {', '.join(outside)}; a key can only narrow "
-                "an agent's tools, never widen them",
-                code="keys.scope",
-            )
-        key, _ = control.issue_key(
-            self.store, agent, expires_in=expires_in, tools=tools, label=label, clock=self.clock
-        )
-        return key
-
-    def revoke_key(self, key_id: str) -> bool:
-        """Revoke a key by its id (the part after ``ag_``); it is refused from the next call."""
-        return control.revoke_key(self.store, key_id, clock=self.clock)
-
-    def signal(
-        self,
-        name: str,
-        *,
-        agent: str | None = None,
-        subject: str | None = None,
-        by: str | None = None,
-    ) -> list[str]:
-        """Report an external signal (a customer complaint, a failed check …) to the alert
-        rules ``signal NAME``; recorded in the audit log whether or not a rule acts on it.
-        ``subject`` (a customer, a resource) is recorded as a keyed tag, never in clear.
-        Returns what the rules did, one line each (empty: no rule listens for ``name``)."""
-        if agent is not None and agent not in self.policy.model.agents:
-            raise AgentGuardError(
-                f"agent {self._records.name(agent, kind='agent')!r} is not defined in the policy",
-                code="signal.agent",
-            )
-        report = control.record_signal(
-            self.store, name, agent=agent, subject=subject, by=by, clock=self.clock
-        )
-        return self.pipeline.signal(report)
 
     def flush_alerts(self, timeout: float | None = None) -> bool:
         """Wait until every alert queued so far is delivered (or has failed for good);

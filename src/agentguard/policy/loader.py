@@ -6,7 +6,6 @@ problems are reported at once, so a user fixes a file in one pass.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import hashlib
 import os
@@ -22,7 +21,6 @@ from ruamel.yaml.comments import CommentedMap
 from agentguard.detect.base import Detector
 from agentguard.detect.plugins import DetectorLoadError, import_target
 from agentguard.errors import PolicyError
-from agentguard.policy.approvals import TIERS
 from agentguard.policy.conditions import (
     VARIABLES,
     Condition,
@@ -31,6 +29,7 @@ from agentguard.policy.conditions import (
     compile_expression,
 )
 from agentguard.policy.content import Plugin, QualityFunction, checked_target, load_content
+from agentguard.policy.cross_checks import check_alerts, check_approvers
 from agentguard.policy.document import load_document, read_policy_text
 from agentguard.policy.limits import ALL_AGENTS
 from agentguard.policy.models import DEFERRED_SECTIONS, Policy, Rule, ToolSpec
@@ -40,6 +39,9 @@ from agentguard.policy.positions import (
     _position,
     _pydantic_problems,
     _suggest,
+)
+from agentguard.policy.positions import (
+    expand as _expand,
 )
 from agentguard.policy.schemas import (
     RemoteReference,
@@ -188,87 +190,6 @@ def parse_policy(text: str, *, source: str = "<policy>", load_plugins: bool = Tr
         raise PolicyError(_pydantic_problems(exc, document, source)) from None
 
     return _compile(model, document, source, load_plugins)
-
-
-class _AnyVariable(dict[str, str]):
-    """An environment in which every variable is set: ``check`` validates a ``notify:``
-    entry without the secrets it names (the guard reads them when it starts)."""
-
-    def get(self, key: str, default: Any = None) -> str:
-        return "set-when-the-guard-starts"
-
-
-def _check_alerts(model: Policy, report: Callable[[Iterable[str | int], str], None]) -> None:
-    """``notify:`` entries are usable, and the rules name defined agents and have somewhere
-    to send what they notify."""
-    from agentguard.monitor.notify import NotifyConfigError, notifier_from_config
-
-    names: list[str] = []
-    for index, entry in enumerate(model.notify or []):
-        try:
-            notifier = notifier_from_config(entry, environ=_AnyVariable())
-        except NotifyConfigError as exc:
-            report(["notify", index], exc.message)
-            continue
-        if notifier.name in names:
-            report(
-                ["notify", index],
-                f"two notify entries are called {notifier.name!r}; give one a different name",
-            )
-        names.append(notifier.name)
-    for index, rule in enumerate(model.alerts or []):
-        if "notify" in rule.then and not model.notify:
-            report(
-                ["alerts", index, "then"],
-                f"alert rule {rule.label!r} notifies, but there is no 'notify:' section "
-                "saying where alerts go (for example: notify: [{log: true}])",
-            )
-        for position, pattern in enumerate(rule.agents or ()):
-            if not _expand(pattern, sorted(model.agents)):
-                report(
-                    ["alerts", index, "agents", position],
-                    f"alert rule {rule.label!r} watches agent {pattern!r}, which is not "
-                    "defined under 'agents:'" + _suggest(pattern, model.agents),
-                )
-
-
-def _check_approvers(model: Policy, report: Callable[[Iterable[str | int], str], None]) -> None:
-    """Approvers are people: never named like an agent, and limited to tools that exist."""
-    for name, spec in (model.approvers or {}).items():
-        if name in model.agents:
-            report(
-                ["approvers", name],
-                f"{name!r} is both an agent and an approver; an agent never approves, so "
-                "give the person another name",
-            )
-        for position, pattern in enumerate(spec.tools or ()):
-            if not _expand(pattern, sorted(model.tools)):
-                report(
-                    ["approvers", name, "tools", position],
-                    f"approver {name!r} may approve tool {pattern!r}, which is not defined "
-                    "under 'tools:'" + _suggest(pattern, model.tools),
-                )
-    section = model.approvals
-    if section is None:
-        return
-    approvers = model.approvers or {}
-    rules = [([tier], rule) for tier in TIERS if (rule := section.for_tier(tier)) is not None]
-    for pattern, rule in section.tools.items():
-        rules.append((["tools", pattern], rule))
-        if not _expand(pattern, sorted(model.tools)):
-            report(
-                ["approvals", "tools", pattern],
-                f"approvals are set for tool {pattern!r}, which is not defined under "
-                "'tools:'" + _suggest(pattern, model.tools),
-            )
-    for where, rule in rules:
-        for position, person in enumerate(rule.escalate_to):
-            if person not in approvers:
-                report(
-                    ["approvals", *where, "escalate_to", position],
-                    f"escalate_to names {person!r}, who is not defined under 'approvers:'"
-                    + _suggest(person, approvers),
-                )
 
 
 def _compile(
@@ -438,8 +359,8 @@ def _compile(
                     + _suggest(limit.tool, tool_names),
                 )
 
-    _check_alerts(model, report)
-    _check_approvers(model, report)
+    check_alerts(model, report)
+    check_approvers(model, report)
 
     if problems:
         raise PolicyError(problems)
@@ -506,9 +427,3 @@ def _tool_function(target: str) -> Callable[..., Any]:
         raise DetectorLoadError(f"{target!r} is not a function")
     function: Callable[..., Any] = found
     return function
-
-
-def _expand(pattern: str, tools: list[str]) -> list[str]:
-    if any(ch in pattern for ch in "*?["):
-        return [t for t in tools if fnmatch.fnmatchcase(t, pattern)]
-    return [pattern] if pattern in tools else []

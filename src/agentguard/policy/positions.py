@@ -5,6 +5,7 @@ one line each (with the allowed keys when a key is unknown)."""
 from __future__ import annotations
 
 import difflib
+import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -159,3 +160,10 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             path.pop(0)  # the name of the tool/role/agent, or the list index
         model = target
     return sorted(model.model_fields)
+
+
+def expand(pattern: str, tools: list[str]) -> list[str]:
+    """The defined ``tools`` a name or glob names (empty: none)."""
+    if any(ch in pattern for ch in "*?["):
+        return [t for t in tools if fnmatch.fnmatchcase(t, pattern)]
+    return [pattern] if pattern in tools else []
