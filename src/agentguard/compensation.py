@@ -157,14 +157,20 @@ def needed_args(
 def needs_result(tool: str, policy: LoadedPolicy, functions: Mapping[str, ToolFunction]) -> bool:
     """Whether undoing an action of ``tool`` reads its result (so the journal keeps it):
     an ``undo.args`` expression reads ``result``, or, without ``args``, the compensating
-    function takes ``result`` (or is not registered yet: then it is kept, to be safe)."""
+    function takes ``result`` (not registered yet: its policy schema declares ``result``)."""
     mapping = policy.undo_args.get(tool)
     if mapping is not None:
         return any("result" in condition.needs for condition in mapping.values())
     spec = policy.model.tools.get(tool)
     undo = spec.undo_spec if spec is not None else None
     function = functions.get(undo.tool) if undo is not None else None
-    return function is None or _takes(function, "result")
+    if function is not None:
+        return _takes(function, "result")
+    # not registered yet: only when its policy schema declares a result (a result may hold
+    # anything, a card number included: kept only when the undo says it reads it)
+    schema = policy.arg_schema(undo.tool) if undo is not None else None
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    return isinstance(properties, Mapping) and "result" in properties
 
 
 def call(function: ToolFunction, args: Mapping[str, Any]) -> Any:

@@ -60,3 +60,30 @@ def test_only_what_the_undo_reads_is_journaled(tmp_path: Path) -> None:
     for path in tmp_path.glob("g.db*"):
         data = path.read_bytes()
         assert CARD.encode() not in data and TOKEN.encode() not in data, path
+
+
+def test_a_result_is_not_kept_when_the_unregistered_undo_does_not_read_it(
+    tmp_path: Path,
+) -> None:
+    policy = (
+        POLICY.replace("  refund: {input:", "  refund_x: {input:").replace(
+            "undo: {tool: refund, args: {charge_id: result.id, amount: args.amount}}",
+            "undo: refund_by_customer",
+        )
+        + "\n"
+    )
+    policy = policy.replace(
+        "  tag:\n", "  refund_by_customer: {input: {customer: {type: string}}}\n  tag:\n"
+    )
+    guard = Guard(parse_policy(policy), f"sqlite:///{tmp_path / 'g.db'}")
+
+    @guard.tool()
+    def charge(customer: str, card: str, amount: float) -> dict[str, str]:
+        return {"id": "ch_1", "note": f"charged {CARD}"}
+
+    guard.agent("bot").call("charge", customer="c1", card=CARD, amount=1.0)
+    [entry] = guard.store.journal_list()
+    assert entry.result is None and dict(entry.args) == {"customer": "c1"}
+    guard.close()
+    for path in tmp_path.glob("g.db*"):
+        assert CARD.encode() not in path.read_bytes(), path
