@@ -22,7 +22,8 @@ people with ``admin: true`` under ``approvers:``): ``POST /v1/kill``, ``POST /v1
 ``GET /v1/audit``, ``GET /v1/audit/verify``, ``GET /v1/status``, ``POST /v1/signals``.
 Operations:
 ``GET /healthz``, ``GET /readyz`` (the store answers), ``GET /metrics`` (Prometheus,
-``agentguard_*``), OpenAPI at ``/docs``.
+``agentguard_*``), OpenAPI at ``/docs``. The web dashboard for people is at ``/ui/``
+(:mod:`agentguard.dashboard`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentguard.approval import Approval, ApprovalError
+from agentguard.dashboard import add_dashboard
 from agentguard.errors import (
     AgentGuardError,
     ApprovalPending,
@@ -271,6 +273,7 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
         return _approval(item)
 
     add_admin_routes(app, guard, admin_key)
+    add_dashboard(app, guard, approver_key=approver_key, admin_key=admin_key)
 
     # --------------------------------------------------------------- operations
 
