@@ -1,16 +1,29 @@
-# The two commands of the README: `make demo` and `make test`. Each creates .venv itself.
+# The two commands of the README: `make serve` and `make test`. Each creates .venv itself.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-detectors bench-content bench-linear bench-gateway clean
+# `make serve` keeps its policy, store and first admin key here (git ignores it)
+SERVE ?= .agentguard
+SERVE_STORE = sqlite:///$(SERVE)/agentguard.db
+SERVE_PORT ?= 8700
+
+.PHONY: serve demo test lint browser bench bench-detectors bench-content bench-linear bench-gateway clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+serve: $(STAMP)
+	@mkdir -p $(SERVE)
+	@test -f $(SERVE)/policy.yaml || $(BIN)/agentguard init $(SERVE)/policy.yaml --store $(SERVE_STORE)
+	@test -s $(SERVE)/admin.key || (umask 077 && $(BIN)/agentguard keys create --approver admin \
+		--policy $(SERVE)/policy.yaml --store $(SERVE_STORE) --label "make serve" > $(SERVE)/admin.key)
+	@echo "dashboard: http://127.0.0.1:$(SERVE_PORT)/ui/ (sign in with the key in $(SERVE)/admin.key)"
+	$(BIN)/agentguard serve --policy $(SERVE)/policy.yaml --store $(SERVE_STORE) --port $(SERVE_PORT)
 
 demo: $(STAMP)
 	$(BIN)/agentguard demo
@@ -20,8 +33,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/mypy
 
-test: lint
-	$(BIN)/pytest -q -n 2
+# the dashboard's browser tests drive Debian's chromium (Playwright never downloads one)
+browser:
+	@command -v chromium >/dev/null || sh scripts/install-chromium.sh
+
+test: lint browser
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pytest -q -n 2
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

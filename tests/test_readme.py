@@ -140,6 +140,7 @@ def test_every_block_is_in_a_language_this_suite_runs() -> None:
 #: README command lines that are not run here, by how they start, and why
 NOT_RUN = {
     "make demo": "creates .venv and installs from PyPI; this suite already runs in one",
+    "make serve": "serves until Ctrl-C; tests/test_make_serve.py runs it on a free port",
     "make test": "runs this very suite (and lint and types)",
     "python3 -m venv": "creates .venv and installs from PyPI; this suite already runs in one",
 }

@@ -4,6 +4,7 @@ are the policy's ``call:`` functions."""
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -34,8 +35,23 @@ def serve(
 
     loaded = _policy(policy)
     guard = _guarded(lambda: Guard(loaded, _store(store)))
-    err.print(f"agentguard gateway on http://{host}:{port} (docs at /docs)", markup=False)
     try:
-        uvicorn.run(create_app(guard), host=host, port=port, log_level="warning")
+        # bound and listening before it says so: a client that read the line connects
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError as exc:
+        guard.close()
+        raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE) from None
+    err.print(
+        f"agentguard gateway on http://{host}:{port} (dashboard at /ui/, API docs at /docs)",
+        markup=False,
+    )
+    try:
+        config = uvicorn.Config(create_app(guard), log_level="warning")
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
+        listener.close()
         guard.close()
