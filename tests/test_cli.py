@@ -761,7 +761,9 @@ def test_audit_checkpoint_refuses_a_key_others_can_read(
 
 def test_keys_create_approver_makes_a_persons_key(run: Run, policy: Path, made_store: str) -> None:
     policy.write_text(
-        policy.read_text(encoding="utf-8") + '\napprovers:\n  alice: {tools: ["*"]}\n',
+        policy.read_text(encoding="utf-8").replace(
+            "\napprovers:", '\napprovers:\n  alice: {tools: ["*"]}', 1
+        ),
         encoding="utf-8",
     )
     made = _ok(run("keys", "create", "--approver", "alice", "--store", made_store))

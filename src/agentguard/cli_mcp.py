@@ -1,8 +1,10 @@
 """``agentguard mcp-proxy`` and ``agentguard mcp pins list|approve``.
 
 ``mcp-proxy`` serves MCP on stdin/stdout for one agent, in front of the MCP server whose
-command follows ``--`` (see :mod:`agentguard.mcp_proxy`); stdout is the MCP channel, so
-everything it says goes to stderr. ``pins`` shows the tools pinned per server and lets a
+command follows ``--``, or of the streamable-HTTP MCP server at ``--url`` (with
+``--header 'Name: value'``, ``${ENV_NAME}`` read from the environment, for its auth); see
+:mod:`agentguard.mcp_proxy`. stdout is the MCP channel, so everything it says goes to
+stderr, never a header's value. ``pins`` shows the tools pinned per server and lets a
 person accept a changed definition with their approver key (``--key`` or
 ``AGENTGUARD_KEY``).
 
@@ -123,18 +125,32 @@ def pins_approve(
 
 
 def mcp_proxy(
+    agent: Annotated[str, typer.Option("--agent", "-a", help="The agent the proxy acts for.")],
     command: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
-            help="The downstream MCP server's command and arguments, after --.",
+            help="The downstream MCP server's command and arguments, after -- (or give --url).",
             show_default=False,
         ),
-    ],
-    agent: Annotated[str, typer.Option("--agent", "-a", help="The agent the proxy acts for.")],
+    ] = None,
     server: Annotated[
         str | None,
         typer.Option(
-            "--server", help="The server's id for its pins (default: the command's name)."
+            "--server",
+            help="The server's id for its pins (default: the command's name; needed with --url).",
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="A streamable-HTTP MCP server's URL, instead of a command."),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            help="'Name: value' sent to the --url server (repeatable); ${ENV_NAME} in the "
+            "value is read from the environment. Never printed.",
+            show_default=False,
         ),
     ] = None,
     policy: PolicyOpt = DEFAULT_POLICY,
@@ -143,6 +159,9 @@ def mcp_proxy(
     """Serve MCP on stdin/stdout for one agent, in front of another MCP server:
 
         agentguard mcp-proxy --agent research_agent --server github -- npx -y github-mcp
+
+    or, for a streamable-HTTP MCP server, `--url https://… [--header 'Name: value' …]` in
+    place of the command; `${ENV_NAME}` in a header's value is read from the environment.
 
     Only the tools the policy lets the agent use are listed; every call goes through the
     policy and is audited; a tool whose definition changed since it was approved is hidden
@@ -162,29 +181,47 @@ def mcp_proxy(
         import anyio
 
         from agentguard.guard import Guard
+        from agentguard.mcp_downstream import (
+            http_downstream,
+            parse_headers,
+            stdio_downstream,
+        )
         from agentguard.mcp_proxy import serve
     except ModuleNotFoundError:
         raise _fail(_INSTALL, EXIT_USAGE) from None
-    if not command:
-        raise _fail("give the MCP server's command after --", EXIT_USAGE)
+    if command and url is not None:
+        raise _fail("give either --url or the MCP server's command after --, not both", EXIT_USAGE)
+    if header and url is None:
+        raise _fail("--header is for an HTTP server: give its --url", EXIT_USAGE)
+    if url is not None:
+        if server is None:
+            raise _fail(
+                "--url needs --server: the id the server's tool pins are kept under", EXIT_USAGE
+            )
+        try:
+            downstream = http_downstream(url, parse_headers(header or []))
+        except ValueError as exc:
+            raise _fail(str(exc), EXIT_USAGE) from None
+        starting = f"cannot connect to {downstream.where}"
+    elif command:
+        downstream = stdio_downstream(command[0], command[1:])
+        starting = f"cannot start {command[0]!r}"
+    else:
+        raise _fail("give the MCP server's command after --, or its --url", EXIT_USAGE)
     loaded = _policy(policy)
     if agent not in loaded.model.agents:
         raise _fail(f"agent {agent!r} is not defined in {policy}", EXIT_USAGE)
-    server_id = server if server is not None else Path(command[0]).name
+    server_id = server if server is not None else Path(downstream.where).name
     if not server_id.strip():
         raise _fail("--server is empty; name the server", EXIT_USAGE)
     db = _store(store)
     guard = _guarded(lambda: Guard(loaded, db))
     try:
-        anyio.run(
-            lambda: serve(
-                guard, agent=agent, server=server_id, command=command[0], args=command[1:]
-            )
-        )
+        anyio.run(lambda: serve(guard, agent=agent, server=server_id, downstream=downstream))
     except BaseException as exc:
         problem = _leaf(exc)
         if isinstance(problem, OSError):
-            raise _fail(f"cannot start {command[0]!r}: {_os_error(problem)}", EXIT_USAGE) from None
+            raise _fail(f"{starting}: {_os_error(problem)}", EXIT_USAGE) from None
         if isinstance(problem, StoreUnavailable):
             raise _fail(problem.message, EXIT_STORE) from None
         if isinstance(problem, AgentGuardError):

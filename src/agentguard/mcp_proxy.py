@@ -1,7 +1,9 @@
 """``agentguard mcp-proxy``: an MCP server in front of another one, for one agent.
 
 The proxy is an MCP server over stdio (the agent's MCP client starts it) and the client of
-one downstream MCP server it starts as a subprocess. For agent ``NAME``:
+one downstream MCP server: one it starts as a subprocess (stdio), or one it connects to
+over streamable HTTP (``--url``, optional ``--header``), both through
+:mod:`agentguard.mcp_downstream` and the same code below. For agent ``NAME``:
 
 * ``tools/list`` offers only the downstream tools the policy declares and lets ``NAME``
   use, as long as each still matches its pin (:mod:`agentguard.mcp_pins`);
@@ -14,19 +16,22 @@ Every listing and every call re-reads the downstream listing, so a tool whose de
 changes mid-session is caught at its next use (the ``mcp`` layer,
 :mod:`agentguard.layers.mcp`, refuses it). A result's text parts are the tool's result, as
 the content rules see it; parts no rule can review (images, audio, resources, structured
-content) are withheld, and tools are listed without output schemas. Written against the
-MCP Python SDK 2.x (``mcp.server.lowlevel.Server`` with ``on_*`` handlers).
+content) are withheld, and tools are listed without output schemas. A downstream server
+that has gone (a stdio process that exited, an HTTP server that cannot be reached) fails
+closed: its tools are not listed and calls are refused. Written against the MCP Python
+SDK 2.x (``mcp.server.lowlevel.Server`` with ``on_*`` handlers).
 
-Example (an MCP client's configuration)::
+Examples (an MCP client's configuration)::
 
     agentguard mcp-proxy --agent research_agent --server github -- npx -y github-mcp
+    agentguard mcp-proxy --agent research_agent --server docs \\
+        --url https://docs.example/mcp --header 'Authorization: Bearer ${DOCS_TOKEN}'
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,14 +39,13 @@ from typing import Any
 
 import mcp_types as types
 from mcp.client.session import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
-from mcp.shared.exceptions import MCPError
 
 from agentguard.errors import AgentGuardError, PolicyError, ToolNotRegistered
 from agentguard.guard import Guard
+from agentguard.mcp_downstream import Downstream, open_session
 from agentguard.mcp_pins import (
     Pin,
     PinStore,
@@ -249,31 +253,12 @@ class McpProxy:
 # ------------------------------------------------------------------------------- serving
 
 
-async def serve(
-    guard: Guard,
-    *,
-    agent: str,
-    server: str,
-    command: str,
-    args: Sequence[str],
-) -> None:
-    """Start the downstream server, then serve MCP on this process's stdin and stdout
-    until the client closes them. The downstream server gets this process's environment
-    but for agentguard's own variables (``AGENTGUARD_KEY`` may hold a person's key)."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("AGENTGUARD_")}
-    downstream_params = StdioServerParameters(command=command, args=list(args), env=env)
-    async with (
-        stdio_client(downstream_params) as (down_read, down_write),
-        ClientSession(down_read, down_write) as downstream,
-    ):
-        try:
-            await downstream.initialize()
-        except MCPError as exc:
-            raise AgentGuardError(
-                f"MCP server {server!r} did not start: {exc.error.message}",
-                code="mcp.downstream_unavailable",
-            ) from None
-        proxy = McpProxy(guard, downstream, agent=agent, server=server)
+async def serve(guard: Guard, *, agent: str, server: str, downstream: Downstream) -> None:
+    """Connect to the downstream server (start it, for stdio), then serve MCP on this
+    process's stdin and stdout until the client closes them. Raises AgentGuardError
+    (``mcp.downstream_unavailable``) when the downstream server cannot be initialised."""
+    async with open_session(downstream, server=server) as session:
+        proxy = McpProxy(guard, session, agent=agent, server=server)
         app: Server[Any] = Server(
             "agentguard-mcp-proxy",
             instructions=f"Tools of MCP server {server!r}, guarded by agentguard for {agent!r}.",
