@@ -35,13 +35,8 @@ def serve(
 
     loaded = _policy(policy)
     guard = _guarded(lambda: Guard(loaded, _store(store)))
-    try:
-        # bound and listening before it says so: a client that read the line connects
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(2048)
+    try:  # bound and listening before it says so: a client that read the line connects
+        listener = listen(host, port)
     except OSError as exc:
         guard.close()
         raise _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}", EXIT_USAGE) from None
@@ -55,3 +50,21 @@ def serve(
     finally:
         listener.close()
         guard.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening, for uvicorn to serve on.
+
+    It is made with ``IPPROTO_TCP``: asyncio turns Nagle's algorithm off (``TCP_NODELAY``)
+    only on accepted sockets that say they are TCP, and without that every answer waited
+    for the client's delayed ACK (about 40 ms a request on Linux)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(2048)
+    except OSError:
+        listener.close()
+        raise
+    return listener

@@ -78,7 +78,8 @@ class Dashboard:
         self.approver_key = issue_key(store, "pat", expires_in=None, tools=None,
                                       kind="approver")[0]  # fmt: skip
         self.agent_key = self.guard.create_key("finance_bot")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP: asyncio turns Nagle off only on sockets that say they are TCP
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)  # listening before the server runs: early requests queue
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"

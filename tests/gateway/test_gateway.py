@@ -83,7 +83,8 @@ class Gateway:
         self.admin_key = issue_key(store, "olga", expires_in=None, tools=None,
                                    kind="approver")[0]  # fmt: skip
         self.clock.advance(timedelta(minutes=2))  # the expired key is past its time
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP: asyncio turns Nagle off only on sockets that say they are TCP
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)  # bound and listening now: requests queue until uvicorn accepts
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"

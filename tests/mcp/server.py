@@ -73,7 +73,7 @@ def serve_http() -> None:
     token = os.environ.get("MCP_TEST_REQUIRE_AUTH")
     if token:
         app = _require_bearer(app, token)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # Nagle off
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)  # connections wait in the backlog until uvicorn accepts them
     print(f"PORT {sock.getsockname()[1]}", flush=True)
