@@ -164,3 +164,11 @@ def register_denial(layer: str, cls: type[Denied]) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Denied)):
         raise TypeError(f"layer {layer!r}: {cls!r} is not a subclass of agentguard.Denied")
     _BY_LAYER[layer] = cls
+
+
+class HttpToolError(AgentGuardError):
+    """An HTTP tool's call failed: ``http_tool.secret_missing`` (an environment variable
+    is not set), ``http_tool.arguments`` (arguments that cannot go in a query),
+    ``http_tool.unreachable``, ``http_tool.status`` (300 and up), ``http_tool.too_large``."""
+
+    code = "http_tool.failed"

@@ -54,6 +54,7 @@ from agentguard.errors import (
 from agentguard.gateway_admin import Refused as _Refused
 from agentguard.gateway_admin import add_admin_routes
 from agentguard.guard import Guard
+from agentguard.http_tool import HttpToolError
 from agentguard.keys import KeyCheck, authenticate
 from agentguard.pipeline import Action, Decision
 from agentguard.remote import RemoteCalls
@@ -217,6 +218,9 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
             return _decision(exc.decision, None, None)
         except ToolNotRegistered as exc:
             return _error(404, exc.code, exc.message)
+        except HttpToolError as exc:  # ran and failed: recorded as failed; safe to say why
+            error = {"code": exc.code, "message": exc.message}
+            return {"decision": "allow", "status": "failed", "error": error}
         return {"decision": "allow", "status": "executed", "result": _json(result)}
 
     @app.get("/v1/approvals/{approval_id}", tags=["agents", "people"])

@@ -289,6 +289,11 @@ def _compile(
     tool_functions: dict[str, Callable[..., Any]] = {}
     unloaded_tools: list[Plugin] = []
     for name, tool in model.tools.items():
+        if tool.http is not None:
+            from agentguard.http_tool import HttpTool
+
+            tool_functions[name] = HttpTool(name, tool.http)
+            continue
         if tool.call is None:
             continue
         try:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from agentguard.policy.alerts import AlertRule
 from agentguard.policy.approvals import ApprovalsSection, ApproverSpec
 from agentguard.policy.breakers import BreakersSection
+from agentguard.policy.http import HttpSpec
 from agentguard.policy.limits import LimitRule
 from agentguard.policy.units import Duration, Money
 
@@ -144,12 +145,19 @@ class ToolSpec(_Strict):
         description="The tool's Python implementation as module:function, for the CLI and "
         "gateway (rollback runs compensating tools); @guard.tool() overrides it.",
     )
+    http: HttpSpec | None = Field(
+        default=None,
+        description="The tool is an HTTP endpoint ({url, method, headers, timeout}) that "
+        "the gateway and the library call; ${NAME} reads a secret from the environment.",
+    )
     max_input_bytes: int | None = Field(
         default=None, gt=0, description="Largest JSON size of the arguments (overrides settings)."
     )
 
     @model_validator(mode="after")
     def _one_schema(self) -> ToolSpec:
+        if self.call is not None and self.http is not None:
+            raise ValueError("give either 'call' (Python) or 'http' (an endpoint), not both")
         if self.input is not None and self.input_schema is not None:
             raise ValueError("give either 'input' (shorthand) or 'input_schema', not both")
         if self.irreversible and (self.undo is not None or self.snapshot is not None):
