@@ -9,7 +9,7 @@ SERVE ?= .agentguard
 SERVE_STORE = sqlite:///$(SERVE)/agentguard.db
 SERVE_PORT ?= 8700
 
-.PHONY: serve demo test lint browser bench bench-detectors bench-content bench-linear bench-gateway clean
+.PHONY: serve demo test lint browser bench bench-detectors bench-content bench-linear bench-gateway train-detectors clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ bench-linear: $(STAMP)
 
 bench-gateway: $(STAMP)
 	$(BIN)/python bench/bench_gateway.py
+
+# rebuild data/injection/{train,dev} from its sources and the shipped weights from train
+train-detectors: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python training/build_injection_data.py
+	$(BIN)/python training/train_injection.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,120 @@
+"""The learned injection model against the rule detector, on the dev split only.
+
+    python bench/eval_injection_model.py
+
+Every figure is computed on data/injection/dev.jsonl.gz: sources never trained or tuned on
+(see data/README.md). User-input figures: positives are direct attacks and bare attack
+texts ("direct", "plant"), negatives benign security-themed sentences and ordinary
+prompts. Tool-result figures: positives are documents with a planted attack ("planted"),
+negatives the same documents clean ("doc"). "TPR at FPR=x" picks the threshold on dev
+itself: an oracle figure, shown only to compare the rankings.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from agentguard.detect.injection import FLAG_THRESHOLD, InjectionDetector
+from agentguard.models.injection import (
+    TOOL_RESULT_THRESHOLD,
+    USER_INPUT_THRESHOLD,
+    InjectionModel,
+)
+
+DEV = Path(__file__).resolve().parent.parent / "data" / "injection" / "dev.jsonl.gz"
+USER_POS, USER_NEG = {"direct", "plant"}, {"security", "prompt"}
+
+
+def tpr_at_fpr(pos: list[float], neg: list[float], fpr: float) -> float:
+    ranked = sorted(neg, reverse=True)
+    k = int(fpr * len(ranked))
+    t = ranked[k] if k < len(ranked) else 0.0
+    return sum(s > t for s in pos) / max(len(pos), 1)
+
+
+def rate(flags: list[bool]) -> str:
+    return f"{sum(flags) / max(len(flags), 1):.3f} (n={len(flags)})"
+
+
+def report(title: str, rows: list[dict], flag: str, threshold_note: str) -> None:  # type: ignore[type-arg]
+    print(f"\n== {title} [{threshold_note}]")
+    by: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for r in rows:
+        by[r["kind"], r["source"]].append(r[flag])
+    for (kind, source), flags in sorted(by.items()):
+        what = "TPR" if kind in USER_POS | {"planted"} else "FPR"
+        print(f"  {what} {kind:9s} {source:34s} {rate(flags)}")
+
+
+def main() -> None:
+    with gzip.open(DEV, "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    model = InjectionModel.load()
+    rules = InjectionDetector()
+    for r in rows:
+        r["model"] = model.score(r["text"])
+        r["rules"] = max((f.score for f in rules.detect(r["text"])), default=0.0)
+    user = [r for r in rows if r["kind"] in USER_POS | USER_NEG]
+    tool = [r for r in rows if r["kind"] in {"planted", "doc"}]
+    for r in user:
+        r["m"] = r["model"] >= USER_INPUT_THRESHOLD
+    for r in tool:
+        r["m"] = r["model"] >= TOOL_RESULT_THRESHOLD
+    for r in rows:
+        r["r"] = r["rules"] >= FLAG_THRESHOLD
+        r["both"] = r["m"] or r["r"]
+    print(f"data: {DEV.name} ({len(rows)} records, dev split only)")
+    for flag, name in (("m", "model"), ("r", "rules"), ("both", "rules OR model")):
+        for title, part, note in (
+            ("user input", user, f"model >= {USER_INPUT_THRESHOLD}"),
+            ("tool results", tool, f"model >= {TOOL_RESULT_THRESHOLD}"),
+        ):
+            report(
+                f"{name}: {title}",
+                part,
+                flag,
+                note if flag != "r" else f"rules >= {FLAG_THRESHOLD}",
+            )
+        for title, part, pos, neg in (
+            ("user input", user, USER_POS, {"security"}),
+            ("tool results", tool, {"planted"}, {"doc"}),
+        ):
+            p = [r[flag] for r in part if r["kind"] in pos]
+            n = [r[flag] for r in part if r["kind"] in neg]
+            print(f"  overall {name} {title}: TPR {rate(p)}  FPR {rate(n)}")
+    print("\n== oracle: TPR at a dev-chosen FPR (comparison of rankings only)")
+    for key in ("model", "rules"):
+        up = [r[key] for r in user if r["kind"] in USER_POS]
+        un = [r[key] for r in user if r["kind"] == "security"]
+        tp = [r[key] for r in tool if r["kind"] == "planted"]
+        tn = [r[key] for r in tool if r["kind"] == "doc"]
+        print(
+            f"  {key:5s} user input vs security-themed: TPR@FPR=0.01 {tpr_at_fpr(up, un, 0.01):.3f}"
+            f"  TPR@FPR=0.02 {tpr_at_fpr(up, un, 0.02):.3f};"
+            f" tool results vs clean docs: TPR@FPR=0.01 {tpr_at_fpr(tp, tn, 0.01):.3f}"
+            f"  TPR@FPR=0.02 {tpr_at_fpr(tp, tn, 0.02):.3f}"
+        )
+    text = "\n".join(r["text"] for r in rows if r["kind"] in {"doc", "security", "prompt"})
+    blob = (text * (1 + 8_000_000 // len(text)))[:8_000_000]
+    size = len(blob.encode()) / 1e6
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        model.score(blob)
+        best = min(best, time.perf_counter() - t0)
+    print(
+        f"\nspeed: score() on {size:.1f} MB of dev benign text (one document): {size / best:.1f} MB/s"
+    )
+    chunks = [blob[i : i + 4000] for i in range(0, len(blob), 4000)]
+    t0 = time.perf_counter()
+    for c in chunks:
+        model.score(c)
+    print(f"speed: score() on 4 kB documents: {size / (time.perf_counter() - t0):.1f} MB/s")
+
+
+if __name__ == "__main__":
+    main()
