@@ -451,7 +451,7 @@ def main() -> None:
 
     if not options.no_prefilter:
         try:
-            from agentguard.detect import secrets as secrets_module
+            from agentguard.detect.secrets import detector as secrets_module
 
             keywords = tuple(getattr(secrets_module, "_KEYWORDS", FALLBACK_KEYWORDS))
         except ImportError:

@@ -20,7 +20,7 @@ import pytest
 
 from agentguard.detect import prepass
 from agentguard.detect.base import Finding
-from agentguard.detect.injection_malicious import KIND_CHECKS
+from agentguard.detect.injection.malicious import KIND_CHECKS
 from agentguard.scan import default_registry, scan_text
 
 SHAPES = [

@@ -15,9 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentguard.detect import injection_hidden, injection_scan, prepass
+from agentguard.detect import prepass
 from agentguard.detect.base import Finding
 from agentguard.detect.injection import InjectionDetector, detect_in_argument
+from agentguard.detect.injection import hidden as injection_hidden
+from agentguard.detect.injection import scan as injection_scan
 from agentguard.detect.pii import PIIDetector
 from agentguard.detect.prepass import Literal, Pattern, matches_at, prepare
 from agentguard.detect.secrets import SecretsDetector
@@ -171,7 +173,7 @@ def test_a_probe_registered_after_the_first_scan_is_found() -> None:
 
 @needs_hyperscan
 def test_wide_characters_become_one_byte_each() -> None:
-    from agentguard.detect.prepass_hyperscan import to_bytes
+    from agentguard.detect.prepass.hyperscan_engine import to_bytes
 
     hidden = "".join(
         chr(c)
