@@ -571,4 +571,7 @@ def test_dense_adversarial_input_stays_linear(unit: str) -> None:
     text = unit * (60_000 // len(unit))
     started = time.perf_counter()
     DETECTOR.detect(text)
-    assert time.perf_counter() - started < 1.5
+    # a hang guard, not a speed test: catastrophic backtracking takes minutes or hours,
+    # a linear scan well under a second (speed: bench/bench_linear.py; linearity by
+    # counted work: tests/detect/test_linear.py). The margin keeps a busy machine green.
+    assert time.perf_counter() - started < 60.0

@@ -484,7 +484,10 @@ def test_pathological_input_is_scanned_in_linear_time() -> None:
     )
     started = time.perf_counter()
     DETECTOR.detect(text)
-    assert time.perf_counter() - started < 2.0
+    # a hang guard, not a speed test: catastrophic backtracking takes minutes or hours,
+    # a linear scan well under a second (speed: bench/bench_linear.py; linearity by
+    # counted work: tests/detect/test_linear.py). The margin keeps a busy machine green.
+    assert time.perf_counter() - started < 60.0
 
 
 # ---------------------------------------------------------------------------------------

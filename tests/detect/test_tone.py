@@ -611,4 +611,7 @@ def test_benign_prose_has_no_findings(parts: list[tuple[str, str]]) -> None:
 def test_dense_input_stays_fast(text: str) -> None:
     started = time.perf_counter()
     DETECTOR.detect(text)
-    assert time.perf_counter() - started < 5.0
+    # a hang guard, not a speed test: catastrophic backtracking takes minutes or hours,
+    # a linear scan well under a second (speed: bench/bench_linear.py; linearity by
+    # counted work: tests/detect/test_linear.py). The margin keeps a busy machine green.
+    assert time.perf_counter() - started < 60.0
