@@ -98,6 +98,7 @@ _NOT_SECRET_KEYS = (
     "csrftoken",
     "publickey",
 )
+_HASHED_PARTS = frozenset({"hash", "hashed", "digest", "bcrypt", "sha256", "sha512"})
 _NON_VALUES = frozenset(
     {
         "true",
@@ -143,8 +144,8 @@ def _key_kind(key: str) -> str | None:
     if not parts:
         return None
     compact = "".join(parts)
-    if compact.endswith(_NOT_SECRET_KEYS):
-        return None
+    if compact.endswith(_NOT_SECRET_KEYS) or _HASHED_PARTS.intersection(parts):
+        return None  # hashed_password, password_hash: a stored digest, not the secret
     if compact.endswith(_PASSWORD_SUFFIXES) or parts[-1] == "pass":
         return "password_assignment"
     if compact.endswith(_SECRET_SUFFIXES) or parts[-1] in _SECRET_LAST_PARTS:

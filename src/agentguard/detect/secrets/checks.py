@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 
 from agentguard.detect.secrets.values import b64decode, char_classes, looks_like_example, wordlike
 
@@ -24,7 +25,27 @@ def check_github(text: str, m: re.Match[str]) -> tuple[float, str] | None:
     body = value[4:]
     if len(body) < 36 or "_" in body:
         return None
+    if len(body) == 36 and crc32_suffix_ok(body):
+        return 0.99, "github_token"
     return (0.95 if len(body) == 36 else 0.9), "github_token"
+
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def crc32_suffix_ok(body: str) -> bool:
+    """GitHub's and npm's token checksum: the last 6 characters are the CRC32 of the rest,
+    in base62 (so a token with a valid checksum is no typo and no made-up string)."""
+    n = zlib.crc32(body[:-6].encode())
+    digits = ""
+    while n:
+        n, d = divmod(n, 62)
+        digits = _BASE62[d] + digits
+    return body[-6:] == digits.rjust(6, "0")
+
+
+def check_npm(text: str, m: re.Match[str]) -> tuple[float, str] | None:
+    return (0.99 if crc32_suffix_ok(m.group(0)[4:]) else 0.9), "npm_token"
 
 
 def check_slack(text: str, m: re.Match[str]) -> tuple[float, str] | None:

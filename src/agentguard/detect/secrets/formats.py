@@ -145,6 +145,10 @@ _DB_SCHEMES = frozenset(
 )
 
 
+#: a password that is a variable to expand, not a value: ``$VAR``, ``${VAR}``, ``%VAR%``,
+#: ``%s``; a URL-escaped symbol (``%23``) or a ``$`` before mixed text is part of a password
+_VARIABLE = re.compile(r"\$\{|\$[A-Z_][A-Z0-9_]*$|%[A-Za-z_]\w*%|%[sd]?$")
+
 #: the pre-pass probes every finding of this module starts at
 PROBES = frozenset({_PEM_PROBE, _SCHEME_SEP})
 
@@ -163,6 +167,6 @@ def scan_url_passwords(prepared: PreparedText) -> Iterator[tuple[int, int, float
             score = 0.9 if scheme in _DB_SCHEMES else 0.8
             if len(password) < 3:
                 score = 0.4
-            if looks_like_example(password) or password.startswith(("$", "%")):
+            if looks_like_example(password) or _VARIABLE.match(password):
                 score = EXAMPLE_SCORE
             yield m.start(2), m.end(2), score, "url_password"

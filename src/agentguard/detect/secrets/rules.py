@@ -11,11 +11,11 @@ next to it a finding too. :func:`scan_vendor` runs them all.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from agentguard.detect import prepass
 from agentguard.detect.prepass import Literal, Pattern, PreparedText, matches_at
+from agentguard.detect.secrets.catalog import CATALOG
 from agentguard.detect.secrets.checks import (
     check_aws_key,
     check_azure_account_key,
@@ -24,12 +24,14 @@ from agentguard.detect.secrets.checks import (
     check_github,
     check_huggingface,
     check_jwt,
+    check_npm,
     check_openai,
     check_pypi,
     check_slack,
     check_slack_webhook,
     check_stripe,
 )
+from agentguard.detect.secrets.rule import TAIL_GUARD, Rule
 from agentguard.detect.secrets.values import (
     WORD,
     b64decode,
@@ -40,34 +42,8 @@ from agentguard.detect.secrets.values import (
     shannon_entropy,
 )
 
-_Check = Callable[[str, re.Match[str]], tuple[float, str] | None]
-
-
-@dataclass(frozen=True, slots=True)
-class _Rule:
-    subtype: str
-    pattern: re.Pattern[str]
-    score: float
-    #: literal substrings one of which must occur before the pattern is run (empty: the
-    #: pattern begins with a literal and is run directly, which is just as cheap)
-    anchors: tuple[str, ...] = ()
-    #: the group holding the secret (0: the whole match)
-    group: int = 0
-    #: refines (score, subtype) from the match, or drops it by returning None
-    check: _Check | None = None
-    #: the secret must not follow a letter, digit or underscore
-    bounded: bool = True
-    #: pre-pass probe: every match of ``pattern`` starts where it fires
-    probe: int = -1
-    #: for a pattern that reads a run of these characters from its start and can still fail
-    #: after it (a JWT header not followed by a dot): the starts up to the end of the run
-    #: fail the same way, and are skipped (``eyJeyJeyJ…`` costs one read, not one a start)
-    run: re.Pattern[str] | None = None
-    #: the literal every match starts with, to find the starts without the pre-pass
-    literal: str = ""
-
-
-_TAIL_GUARD = r"(?![A-Za-z0-9_\-])"
+_Rule = Rule
+_TAIL_GUARD = TAIL_GUARD
 
 _RULES: tuple[_Rule, ...] = (
     # ``A(?:KIA)`` is the literal prefix AKIA, spelled so that this file holds no full key
@@ -209,6 +185,7 @@ _RULES: tuple[_Rule, ...] = (
         "npm_token",
         re.compile(r"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
         0.95,
+        check=check_npm,
         probe=prepass.probe(Literal("npm_")),
     ),
     _Rule(
@@ -276,6 +253,7 @@ _RULES: tuple[_Rule, ...] = (
         0.97,
         probe=prepass.probe(Pattern("ag_[0-9a-f]{12}_", width=16)),
     ),
+    *CATALOG,
 )
 
 #: probe id -> indexes of the rules it belongs to
@@ -322,7 +300,10 @@ def _aws_secret_near(text: str, start: int, end: int) -> Iterator[tuple[int, int
     for m in re.finditer(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])", text[lo:hi]):
         value = m.group(0)
         lower, upper, digit = char_classes(value)
-        random = lower and upper and digit and shannon_entropy(value) > 4.2
+        # next to a real access key id the context is strong: a 40-character value with all
+        # three classes is the secret unless it is text (uniform random ones stay above
+        # 4.2 bits; hand-made or generated ones can dip lower)
+        random = lower and upper and digit and shannon_entropy(value) > 3.5
         if random and not decodes_to_text(value):
             yield lo + m.start(), lo + m.end(), capped_score(value, 0.9), "aws_secret_key"
 
@@ -389,7 +370,7 @@ def scan_vendor(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, 
                 if checked is None:
                     continue
                 score, subtype = checked
-            yield start, end, capped_score(text[start:end], score), subtype, 0
+            yield start, end, capped_score(text[start:end], score, cased=True), subtype, 0
             if subtype == "aws_access_key" and score > 0.5:
                 for s, e, sc, st in _aws_secret_near(text, start, end):
                     yield s, e, sc, st, 1

@@ -96,22 +96,45 @@ _ANGLE = re.compile(r"<[^<>]*>")
 _TEMPLATE_HOLE = re.compile(r"\{[\w.]*\}|%[sd]|%\(\w+\)s")
 
 
-def looks_like_example(value: str) -> bool:
+def looks_like_example(value: str, *, cased: bool = False) -> bool:
     """True for documentation examples and placeholders: ``…EXAMPLE…``, ``dummy``,
     ``xxxx``, ``changeme``, ``your_api_key``, ``<token>``, ``${VAR}``, ``{{ var }}``,
     format-string holes (``{0}``, ``%s``), a value made mostly of one repeated character,
-    and the usual demo passwords."""
+    and the usual demo passwords.
+
+    ``cased``: a marker counts only written in one case (``fake``, ``FAKE``, ``Fake``), as
+    a person writes a placeholder; the random body of a vendor token spells ``fAkE`` or
+    ``xXxX`` by chance, and is not an example for that."""
     if not value:
         return True
     low = value.lower()
     if low in _EXAMPLE_VALUES or _EXAMPLE_SHAPE.fullmatch(low):
         return True
-    if _EXAMPLE_MARKER.search(low) or _ANGLE.search(value):
+    if _ANGLE.search(value):
+        return True
+    if cased:
+        if any(_EXAMPLE_MARKER.search(form) for form in _cased_forms(value)):
+            return True
+    elif _EXAMPLE_MARKER.search(low):
         return True
     if _TEMPLATE_HOLE.search(value):
         return True
     _, most = Counter(value).most_common(1)[0]
     return most * 10 >= len(value) * 6
+
+
+def _cased_forms(value: str) -> list[str]:
+    """``value`` with its letters kept only where a marker in one case could be: lower-case
+    runs, upper-case runs lowered, and title-case words lowered (others become spaces)."""
+    lower = _NOT_LOWER.sub(" ", value)
+    upper = _NOT_UPPER.sub(" ", value).lower()
+    title = " ".join(m.group(0).lower() for m in _TITLE_WORD.finditer(value))
+    return [lower, upper, title]
+
+
+_NOT_LOWER = re.compile(r"[A-Z]+")
+_NOT_UPPER = re.compile(r"[a-z]+")
+_TITLE_WORD = re.compile(r"[A-Z][a-z]+")
 
 
 def shannon_entropy(value: str) -> float:
@@ -186,9 +209,10 @@ def char_classes(value: str) -> tuple[bool, bool, bool]:
     )
 
 
-def capped_score(value: str, score: float) -> float:
-    """``score``, capped at :data:`EXAMPLE_SCORE` when ``value`` looks like an example."""
-    return min(score, EXAMPLE_SCORE) if looks_like_example(value) else score
+def capped_score(value: str, score: float, *, cased: bool = False) -> float:
+    """``score``, capped at :data:`EXAMPLE_SCORE` when ``value`` looks like an example
+    (``cased``: see :func:`looks_like_example`)."""
+    return min(score, EXAMPLE_SCORE) if looks_like_example(value, cased=cased) else score
 
 
 def boundary_before(text: str, start: int) -> bool:
