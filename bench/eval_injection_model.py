@@ -8,12 +8,19 @@ texts ("direct", "plant"), negatives benign security-themed sentences and ordina
 prompts. Tool-result figures: positives are documents with a planted attack ("planted"),
 negatives the same documents clean ("doc"). "TPR at FPR=x" picks the threshold on dev
 itself: an oracle figure, shown only to compare the rankings.
+
+Speed is measured on local files only: the installed standard library's documentation
+(pydoc topics) and source, as one long document and as many 1-4 kB documents.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib
 import json
+import platform
+import random
+import sysconfig
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -98,22 +105,52 @@ def main() -> None:
             f" tool results vs clean docs: TPR@FPR=0.01 {tpr_at_fpr(tp, tn, 0.01):.3f}"
             f"  TPR@FPR=0.02 {tpr_at_fpr(tp, tn, 0.02):.3f}"
         )
-    text = "\n".join(r["text"] for r in rows if r["kind"] in {"doc", "security", "prompt"})
-    blob = (text * (1 + 8_000_000 // len(text)))[:8_000_000]
+    speed(model)
+
+
+def english_text(size: int) -> str:
+    """Mixed English text from local files only: the standard library's docs and source."""
+    topics = importlib.import_module("pydoc_data.topics").topics
+    parts = [topics[k] for k in sorted(topics)]
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for path in sorted(stdlib.glob("*.py")):
+        parts.append(path.read_text(encoding="utf-8", errors="replace"))
+        if sum(map(len, parts)) > size:
+            break
+    text = "\n".join(parts)
+    return (text * (1 + size // len(text)))[:size]
+
+
+def speed(model: InjectionModel) -> None:
+    blob = english_text(8_000_000)
     size = len(blob.encode()) / 1e6
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
         model.score(blob)
         best = min(best, time.perf_counter() - t0)
+    print(f"\nspeed (one core, {platform.python_implementation()} {platform.python_version()}):")
     print(
-        f"\nspeed: score() on {size:.1f} MB of dev benign text (one document): {size / best:.1f} MB/s"
+        f"  score() on {size:.1f} MB of stdlib docs + source, one document: {size / best:.1f} MB/s"
     )
-    chunks = [blob[i : i + 4000] for i in range(0, len(blob), 4000)]
+    rng = random.Random(0)
+    docs, at = [], 0
+    while at < len(blob):
+        n = rng.randint(1000, 4000)
+        docs.append(blob[at : at + n])
+        at += n
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for d in docs:
+            model.score(d)
+        best = min(best, time.perf_counter() - t0)
+    print(f"  score() on {len(docs)} documents of 1-4 kB: {size / best:.1f} MB/s")
     t0 = time.perf_counter()
-    for c in chunks:
-        model.score(c)
-    print(f"speed: score() on 4 kB documents: {size / (time.perf_counter() - t0):.1f} MB/s")
+    for d in docs:
+        model.segments(d, min_score=TOOL_RESULT_THRESHOLD)
+    took = time.perf_counter() - t0
+    print(f"  segments(min_score=tool threshold) on the same documents: {size / took:.1f} MB/s")
 
 
 if __name__ == "__main__":

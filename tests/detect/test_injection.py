@@ -207,7 +207,8 @@ def test_positive(subtype: str, text: str, phrase: str) -> None:
 
 
 def test_every_subtype_has_a_positive() -> None:
-    covered = {subtype for subtype, _, _ in POSITIVES} | {"hidden_text"}
+    # "learned" (the model) has its own tests: tests/detect/test_injection_learned.py
+    covered = {subtype for subtype, _, _ in POSITIVES} | {"hidden_text", "learned"}
     assert covered == set(PROMPT_INJECTION_SUBTYPES) | set(MALICIOUS_SUBTYPES)
 
 
@@ -458,6 +459,11 @@ def _is_flagged(row: dict[str, str]) -> bool:
     return bool(flagged(findings))
 
 
+#: the subtypes the rules find (the model's ``learned`` is measured on public data:
+#: bench/eval_injection_model.py, tests/detect/test_injection_learned.py)
+RULE_SUBTYPES = (set(PROMPT_INJECTION_SUBTYPES) - {"learned"}) | set(MALICIOUS_SUBTYPES)
+
+
 def test_eval_set_shape() -> None:
     rows = _eval_rows()
     assert len(rows) >= 200
@@ -466,8 +472,7 @@ def test_eval_set_shape() -> None:
     benign = [r for r in rows if r["label"] == "benign"]
     assert len(attacks) >= 80 and len(benign) >= 120
     assert sum(r["subtype"] == "security" for r in benign) >= 60
-    subtypes = set(PROMPT_INJECTION_SUBTYPES) | set(MALICIOUS_SUBTYPES)
-    assert {r["subtype"] for r in attacks} == subtypes
+    assert {r["subtype"] for r in attacks} == RULE_SUBTYPES
     assert all(r["label"] in ("attack", "benign") for r in rows)
 
 
@@ -483,7 +488,7 @@ def test_eval_set_recall_and_false_positive_rate() -> None:
     assert recall >= 0.9, f"recall {recall:.3f}, missed {missed}"
     assert len(security_fp) / len(security) <= 0.01, security_fp
     assert len(general_fp) / len(general) <= 0.02, general_fp
-    for subtype in set(PROMPT_INJECTION_SUBTYPES) | set(MALICIOUS_SUBTYPES):
+    for subtype in RULE_SUBTYPES:
         of_subtype = [r for r in attacks if r["subtype"] == subtype]
         caught = sum(_is_flagged(r) for r in of_subtype)
         assert caught / len(of_subtype) >= 0.8, (subtype, caught, len(of_subtype))

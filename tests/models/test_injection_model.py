@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import threading
 from importlib import resources
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentguard.models import injection
 from agentguard.models.injection import (
@@ -15,6 +18,8 @@ from agentguard.models.injection import (
     USER_INPUT_THRESHOLD,
     WEIGHTS_FILE,
     InjectionModel,
+    normalise,
+    token_spans,
     tokenize,
     window_starts,
 )
@@ -53,8 +58,50 @@ def test_weights_ship_as_package_data() -> None:
     blob = resources.files("agentguard.models").joinpath(WEIGHTS_FILE).read_bytes()
     doc = json.loads(gzip.decompress(blob))
     assert doc["format"] == injection.FORMAT_VERSION
-    assert doc["unigrams"] and doc["bigrams"]
+    assert doc["unigrams"] and doc["bigrams"] and doc["anchors"]
     assert len(blob) < 5_000_000
+
+
+def test_every_bigram_holds_an_anchor(model: InjectionModel) -> None:
+    assert all(a in model.anchors or b in model.anchors for a, b in model.bigrams)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_tokens_are_the_word_runs_of_the_lowered_text(text: str) -> None:
+    assert tokenize(text) == re.findall(r"\w+", text.lower())
+
+
+@given(st.text())
+def test_spans_locate_the_tokens_in_the_text(text: str) -> None:
+    normalised = normalise(text)
+    assert len(normalised) == len(text)
+    assert [normalised[a:b] for a, b in token_spans(text)] == tokenize(text)
+
+
+@given(st.lists(st.text(), max_size=5))
+def test_normalising_pieces_is_normalising_the_whole(parts: list[str]) -> None:
+    assert normalise("".join(parts)) == "".join(map(normalise, parts))
+
+
+def test_a_long_mixed_text_is_normalised_like_its_pieces() -> None:
+    text = ("Plain ASCII prose, with punctuation. " * 300 + "\u201cCaf\u00e9\u201d \u0130 ") * 20
+    assert len(text) > 4 * 4096
+    assert normalise("\u039f\u0394\u039f\u03a3") == normalise("\u039f\u0394\u039f") + normalise(
+        "\u03a3"
+    )
+    assert normalise(text) == "".join(
+        normalise(text[i : i + 1000]) for i in range(0, len(text), 1000)
+    )
+
+
+def test_unicode_punctuation_separates_tokens_and_surrogates_do_not_fail() -> None:
+    assert tokenize("“Ignore” all—previous «règles»") == [
+        "ignore",
+        "all",
+        "previous",
+        "règles",
+    ]
+    assert tokenize("bad \ud800 surrogate") == ["bad", "\ud800", "surrogate"]
 
 
 def test_threshold_constants_match_the_ones_training_chose() -> None:
@@ -93,6 +140,15 @@ def test_score_is_the_max_of_the_segments(model: InjectionModel) -> None:
     assert segs
     assert model.score(text) == pytest.approx(max(s.score for s in segs))
     assert all(0 <= s.start < s.end <= len(text) for s in segs)
+
+
+def test_segments_above_a_score_are_a_filter_of_all_segments(model: InjectionModel) -> None:
+    text = EMAIL.format(planted=PLANTED) * 3
+    every = model.segments(text)
+    assert model.segments(text, min_score=TOOL_RESULT_THRESHOLD) == [
+        s for s in every if s.score >= TOOL_RESULT_THRESHOLD
+    ]
+    assert model.segments(EMAIL.format(planted=""), min_score=TOOL_RESULT_THRESHOLD) == []
 
 
 def test_a_planted_instruction_in_a_long_email_is_found(model: InjectionModel) -> None:

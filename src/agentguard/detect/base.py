@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
+
+#: where a text comes from: an agent's arguments, its outbound fields, a tool's result, or
+#: plain text (``agentguard scan``)
+Target = Literal["inputs", "outbound", "results", "text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,18 @@ class Detector(Protocol):
     types: frozenset[str]
 
     def detect(self, text: str) -> list[Finding]: ...
+
+
+def detect_in(detector: Detector, text: str, target: Target) -> list[Finding]:
+    """``detector``'s findings in ``text`` coming from ``target``. A detector may define
+    ``detect_in(text, target)`` to judge differently by where the text comes from (the
+    injection model has one threshold for what agents send, another for what tools
+    return); any other detector's ``detect(text)`` is used as is."""
+    method = getattr(detector, "detect_in", None)
+    if method is None:
+        return detector.detect(text)
+    found: list[Finding] = method(text, target)
+    return found
 
 
 class DetectorRegistry:

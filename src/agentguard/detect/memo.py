@@ -1,8 +1,9 @@
 """A small memo of recent detector runs, so that the layers of one action (content rules,
 the leak guard, audit redaction) do not scan the same outbound text twice.
 
-Keyed by the detector object and the text itself (equal texts give equal findings, since
-detectors are pure functions of the text). Bounded: the oldest entries are dropped first.
+Keyed by the detector object, where the text comes from and the text itself (equal texts
+from one place give equal findings, since detectors are pure functions of the text and of
+where it comes from). Bounded: the oldest entries are dropped first.
 Texts shorter than :data:`MIN_LENGTH` are not memoised (scanning them is cheaper).
 """
 
@@ -11,27 +12,29 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from agentguard.detect.base import Detector, Finding
+from agentguard.detect.base import Detector, Finding, Target, detect_in
 
 MIN_LENGTH = 256
 MAX_ENTRIES = 256
 MAX_TEXT = 1 << 20
 
 _lock = threading.Lock()
-_memo: OrderedDict[tuple[int, str], tuple[Detector, list[Finding]]] = OrderedDict()
+_memo: OrderedDict[tuple[int, str, str], tuple[Detector, list[Finding]]] = OrderedDict()
 
 
-def detect(detector: Detector, text: str) -> list[Finding]:
-    """``detector.detect(text)``, remembered for the next call with the same text."""
+def detect(detector: Detector, text: str, target: Target = "text") -> list[Finding]:
+    """``detector``'s findings in ``text`` from ``target`` (see
+    :func:`agentguard.detect.base.detect_in`), remembered for the next call with the same
+    text and target."""
     if len(text) < MIN_LENGTH or len(text) > MAX_TEXT:
-        return detector.detect(text)
-    key = (id(detector), text)
+        return detect_in(detector, text, target)
+    key = (id(detector), target, text)
     with _lock:
         hit = _memo.get(key)
         if hit is not None and hit[0] is detector:
             _memo.move_to_end(key)
             return hit[1]
-    findings = detector.detect(text)
+    findings = detect_in(detector, text, target)
     with _lock:
         # the detector is kept in the entry, so its id cannot be reused while the entry lives
         _memo[key] = (detector, findings)

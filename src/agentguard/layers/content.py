@@ -165,7 +165,7 @@ def _scan(
                 key = (id(detector), path)
                 findings = cache.get(key)
                 if findings is None:
-                    findings = memo.detect(detector, text)
+                    findings = memo.detect(detector, text, rule.spec.scan)
                     cache[key] = findings
                 found.extend(
                     f

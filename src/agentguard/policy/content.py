@@ -22,7 +22,7 @@ from agentguard.detect.plugins import (
     import_target,
     resolve_detectors,
 )
-from agentguard.policy.models import Policy, ToneSettings
+from agentguard.policy.models import InjectionSettings, Policy, ToneSettings
 
 #: A quality check: ``(fields, action) -> True | False | str | None`` (sync or async).
 #: True or None passes; False or a string (the reason) fails.
@@ -30,7 +30,9 @@ QualityFunction = Callable[..., Any]
 Report = Callable[[Iterable[str | int], str], None]
 
 
-def builtin_factories(tone: ToneSettings) -> dict[str, Callable[[], Detector]]:
+def builtin_factories(
+    tone: ToneSettings, injection_settings: InjectionSettings | None = None
+) -> dict[str, Callable[[], Detector]]:
     """The built-in detector families, created on first use (some load data)."""
 
     def pii() -> Detector:
@@ -46,7 +48,8 @@ def builtin_factories(tone: ToneSettings) -> dict[str, Callable[[], Detector]]:
     def injection() -> Detector:
         from agentguard.detect.injection import InjectionDetector
 
-        return InjectionDetector()
+        settings = injection_settings or InjectionSettings()
+        return InjectionDetector(settings.allowed_hosts, model=settings.model)
 
     def tone_detector() -> Detector:
         from agentguard.detect.tone import ToneDetector
@@ -88,7 +91,7 @@ def load_content(
     only and returned as :class:`Plugin` entries instead.
     """
     section = model.detectors
-    factories = builtin_factories(section.tone)
+    factories = builtin_factories(section.tone, section.injection)
     detectors: dict[str, Detector] = {}
     unloaded: dict[str, Plugin] = {}
     offered: dict[str, str] | None = None

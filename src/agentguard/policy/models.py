@@ -313,6 +313,22 @@ class ToneSettings(_Strict):
     )
 
 
+class InjectionSettings(_Strict):
+    """Settings of the built-in ``injection`` detector."""
+
+    model: Literal["off", "results", "all"] = Field(
+        default="results",
+        description="Where the shipped learned model also scores text (PROMPT_INJECTION/"
+        "learned findings): results (what tools return: indirect injection; default), all "
+        "(also what agents send), off (the rules alone).",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (and subdomains) markdown images and links may point at without "
+        "an exfiltration finding.",
+    )
+
+
 class QualityCheck(_Strict):
     """A user's own check of outbound text (an LLM judge, a style checker), with a timeout."""
 
@@ -368,6 +384,7 @@ class DetectorsSection(_Strict):
         ),
     )
     tone: ToneSettings = Field(default_factory=ToneSettings)
+    injection: InjectionSettings = Field(default_factory=InjectionSettings)
     rules: list[DetectorRule] = Field(default_factory=list)
     quality_checks: list[QualityCheck] = Field(default_factory=list)
     leaks: LeakGuard = Field(default_factory=LeakGuard)

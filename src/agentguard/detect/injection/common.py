@@ -14,6 +14,7 @@ PROMPT_INJECTION_SUBTYPES = (
     "hidden_text",
     "exfiltration",
     "encoded_payload",
+    "learned",
 )
 MALICIOUS_SUBTYPES = ("path_traversal", "shell_injection", "sql_injection")
 ARGUMENT_KINDS = frozenset({"path", "shell", "sql", "text"})

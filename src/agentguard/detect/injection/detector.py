@@ -73,8 +73,9 @@ scores the sentence around each hit and ``common`` holds the shared names.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
-from agentguard.detect.base import Finding
+from agentguard.detect.base import Finding, Target
 from agentguard.detect.injection.common import (
     ARGUMENT_KINDS,
     FLAG_THRESHOLD,
@@ -84,9 +85,13 @@ from agentguard.detect.injection.common import (
     PROMPT_INJECTION,
     PROMPT_INJECTION_SUBTYPES,
 )
+from agentguard.detect.injection.learned import learned_findings
 from agentguard.detect.injection.malicious import KIND_CHECKS
 from agentguard.detect.injection.scan import PROBES, Scan
 from agentguard.detect.prepass import PreparedText, prepare
+
+#: where the learned model scores text: nowhere, tool results only, everything
+ModelUse = Literal["off", "results", "all"]
 
 __all__ = [
     "ARGUMENT_KINDS",
@@ -106,7 +111,13 @@ class InjectionDetector:
 
     ``allowed_hosts``: hosts (and their subdomains) that markdown images/links may point at
     without an exfiltration finding. ``min_score``: findings scoring below it are dropped;
-    anything at or above :data:`FLAG_THRESHOLD` (0.5) is meant to be acted on.
+    anything at or above :data:`FLAG_THRESHOLD` (0.5) is meant to be acted on. ``model``:
+    where the shipped learned model also scores the text (``PROMPT_INJECTION/learned``
+    findings, :mod:`agentguard.detect.injection.learned`): ``"results"`` (the default)
+    only on what tools return (:meth:`detect_in` with ``"results"``: indirect injection,
+    where the rules see little), ``"all"`` on everything, ``"off"`` nowhere. Measured on
+    held-out public data (``bench/eval_injection_model.py``), it is not yet precise enough
+    on what agents send to be on there by default.
     """
 
     name: str = NAME
@@ -117,22 +128,40 @@ class InjectionDetector:
         allowed_hosts: Iterable[str] = (),
         *,
         min_score: float = 0.25,
+        model: ModelUse = "results",
     ) -> None:
+        if model not in ("off", "results", "all"):
+            raise ValueError(f"model is 'off', 'results' or 'all', not {model!r}")
         self.allowed_hosts = frozenset(h.lower().lstrip(".") for h in allowed_hosts)
         self.min_score = min_score
+        self.model = model
 
     def detect(self, text: str) -> list[Finding]:
+        """Findings in ``text`` judged as something an agent sends."""
+        return self.detect_in(text, "text")
+
+    def detect_in(self, text: str, target: Target) -> list[Finding]:
+        """Findings in ``text`` coming from ``target`` (the model's threshold depends on
+        it: ``"results"`` are what tools return, anything else what agents send)."""
         if not text:
             return []
-        return self.detect_prepared(prepare(text))
+        return self._detect(prepare(text), target)
 
     def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
         """:meth:`detect` on a text prepared once for several families."""
-        if not prepared.text or not prepared.any_fires(PROBES):
+        return self._detect(prepared, "text")
+
+    def _detect(self, prepared: PreparedText, target: Target) -> list[Finding]:
+        if not prepared.text:
             return []
-        scan = Scan(prepared, self.allowed_hosts)
-        scan.run()
-        return scan.findings(self.min_score)
+        found: list[Finding] = []
+        if prepared.any_fires(PROBES):
+            scan = Scan(prepared, self.allowed_hosts)
+            scan.run()
+            found = scan.findings(self.min_score)
+        if self.model == "all" or (self.model == "results" and target == "results"):
+            found.extend(learned_findings(prepared.text, target, self.min_score))
+        return found
 
     def detect_argument(self, value: str, kind: str) -> list[Finding]:
         """Like :meth:`detect`, plus the strict checks for ``kind``: ``"path"`` (any ``..``
@@ -150,7 +179,10 @@ class InjectionDetector:
         check = KIND_CHECKS.get(kind)
         if check is not None:
             scan.hits.extend(check(value))
-        return scan.findings(self.min_score)
+        found = scan.findings(self.min_score)
+        if self.model == "all":
+            found.extend(learned_findings(value, "inputs", self.min_score))
+        return found
 
 
 _DEFAULT = InjectionDetector()
