@@ -56,7 +56,7 @@ def page(browser: Any, dash: Dashboard) -> Iterator[Any]:
         ),
     )
     opened = context.new_page()
-    opened.set_default_timeout(20_000)
+    opened.set_default_timeout(60_000)  # a loaded CI machine is slow; waits end on events
     yield opened
     context.close()
 
