@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from tests.served import Served
 
 from agentguard import Guard
 from agentguard.control import issue_key
@@ -78,17 +77,8 @@ class Dashboard:
         self.approver_key = issue_key(store, "pat", expires_in=None, tools=None,
                                       kind="approver")[0]  # fmt: skip
         self.agent_key = self.guard.create_key("finance_bot")
-        # IPPROTO_TCP: asyncio turns Nagle off only on sockets that say they are TCP
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)  # listening before the server runs: early requests queue
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(self.guard), log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]})
-        self.thread.daemon = True
-        self.thread.start()
-        self.http = httpx.Client(base_url=self.url, timeout=30, trust_env=False)
+        self.served = Served(create_app(self.guard))
+        self.url, self.http = self.served.url, self.served.http
 
     def get(self, path: str, key: str | None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -130,9 +120,7 @@ class Dashboard:
         return [json.loads(body) for (body,) in rows]
 
     def close(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(30)
+        self.served.close()
         self.guard.close()
 
 

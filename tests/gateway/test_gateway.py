@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+from tests.served import Served
 
 from agentguard import Guard
 from agentguard.clock import ManualClock
@@ -83,17 +81,8 @@ class Gateway:
         self.admin_key = issue_key(store, "olga", expires_in=None, tools=None,
                                    kind="approver")[0]  # fmt: skip
         self.clock.advance(timedelta(minutes=2))  # the expired key is past its time
-        # IPPROTO_TCP: asyncio turns Nagle off only on sockets that say they are TCP
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)  # bound and listening now: requests queue until uvicorn accepts
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(self.guard), log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]})
-        self.thread.daemon = True
-        self.thread.start()
-        self.http = httpx.Client(base_url=self.url, timeout=30, trust_env=False)
+        self.served = Served(create_app(self.guard))
+        self.url, self.http = self.served.url, self.served.http
 
     def post(self, path: str, key: str | None, body: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -108,9 +97,7 @@ class Gateway:
         return [json.loads(body) for (body,) in rows]
 
     def close(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(30)
+        self.served.close()
         self.guard.close()
 
 

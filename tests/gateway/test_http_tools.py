@@ -15,9 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
+from tests.served import Served
 
 from agentguard import Guard
 from agentguard.errors import PolicyError
@@ -108,16 +107,8 @@ class World:
         self.db = tmp_path / "gw.db"
         self.guard = Guard(parse_policy(_policy(base)), f"sqlite:///{self.db}")
         self.key = self.guard.create_key("bot")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        self.server = uvicorn.Server(
-            uvicorn.Config(create_app(self.guard), log_level="warning", lifespan="off")
-        )
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]})
-        self.thread.start()
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}",
-                                 timeout=30, trust_env=False)  # fmt: skip
+        self.served = Served(create_app(self.guard))
+        self.http = self.served.http
 
     def execute(self, tool: str, **args: Any) -> dict[str, Any]:
         got = self.http.post("/v1/execute", json={"tool": tool, "args": args},
@@ -131,9 +122,7 @@ class World:
         return "\n".join(body for (body,) in rows)
 
     def close(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(30)
+        self.served.close()
         self.endpoint.shutdown()
         self.guard.close()
 
