@@ -2,6 +2,7 @@
 
     python bench/eval_external.py            # every section
     python bench/eval_external.py secrets    # one section
+    python bench/eval_external.py pii
 
 Secrets (``data/secrets/``, see its section of ``data/README.md``): ``dev`` is held out by
 source and only measured; ``tune`` is what the rules were tuned on. Each split is reported
@@ -16,6 +17,14 @@ documents. Span precision and recall are counted on the documents whose secrets 
 labelled spans; precision = predictions overlapping a labelled span / predictions.
 detect-secrets reports lines, not spans: its prediction is the whole line, which can only
 flatter it next to agentguard's spans.
+
+PII (``data/pii/``, see its section of ``data/README.md``): span precision, recall and F1
+per labelled type, on ``dev`` (held out) and ``tune``, for agentguard (``PIIDetector()``,
+its default ``min_score`` 0.3) and Presidio (pattern recognizers, no NLP model; see
+``_detect_peers.py``) in the same run. A gold span is found when a prediction of the same
+type overlaps it; a prediction is correct when it overlaps a gold span of its type. The data
+labels PERSON and LOCATION (cities, regions, countries): agentguard's ADDRESS and
+Presidio's LOCATION are scored as LOCATION. Types the data does not label are not scored.
 """
 
 from __future__ import annotations
@@ -32,10 +41,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _detect_peers as peers
+from agentguard.detect.pii import PIIDetector
 from agentguard.detect.secrets import SecretsDetector
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS_DATA = ROOT / "data" / "secrets"
+PII_DATA = ROOT / "data" / "pii"
 THRESHOLD = 0.5
 
 Span = tuple[int, int]
@@ -67,8 +78,8 @@ class Scores:
         )
 
 
-def load(split: str) -> list[dict[str, Any]]:
-    with gzip.open(SECRETS_DATA / f"{split}.jsonl.gz", "rt", encoding="utf-8") as fh:
+def load(split: str, where: Path = SECRETS_DATA) -> list[dict[str, Any]]:
+    with gzip.open(where / f"{split}.jsonl.gz", "rt", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
 
 
@@ -144,13 +155,81 @@ def secrets_section(show_misses: int) -> None:
         peer.close()
 
 
+# ---------------------------------------------------------------- PII
+
+TypedSpan = tuple[str, int, int]
+PredictTyped = Callable[[str], list[TypedSpan]]
+#: a predicted type -> the labelled type it is scored as
+_AS_LABELLED = {"ADDRESS": "LOCATION"}
+
+
+def pii_scores(
+    records: list[dict[str, Any]], predict: PredictTyped, kinds: list[str]
+) -> dict[str, tuple[int, int, int, int]]:
+    """kind -> (gold, gold found, predicted, predicted correct)."""
+    out = {k: [0, 0, 0, 0] for k in kinds}
+    for r in records:
+        gold = [(t, a, b) for a, b, t in r["spans"]]
+        pred = [(_AS_LABELLED.get(t, t), a, b) for t, a, b in predict(r["text"])]
+        pred = [p for p in pred if p[0] in out]
+
+        def hit(x: TypedSpan, ys: list[TypedSpan]) -> bool:
+            return any(x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for y in ys)
+
+        for g in gold:
+            out[g[0]][0] += 1
+            out[g[0]][1] += hit(g, pred)
+        for p in pred:
+            out[p[0]][2] += 1
+            out[p[0]][3] += hit(p, gold)
+    return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items()}
+
+
+def _prf(gold: int, found: int, predicted: int, correct: int) -> str:
+    p = correct / predicted if predicted else 0.0
+    r = found / gold if gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return f"P {p:.3f} R {r:.3f} F1 {f:.3f} (gold {gold}, predicted {predicted})"
+
+
+def pii_section() -> None:
+    print("== pii: data/pii (span P/R/F1 per labelled type; overlap of the same type)")
+    detector = PIIDetector()
+    tools: list[tuple[str, PredictTyped]] = [
+        ("agentguard", lambda t: [(f.type, f.start, f.end) for f in detector.detect(t)])
+    ]
+    presidio = peers.load_peer(peers.Presidio, "presidio")
+    if presidio is not None:
+        ours = peers.PRESIDIO_TO_OURS
+
+        def presidio_predict(text: str) -> list[TypedSpan]:
+            hits = presidio.analyze(text)
+            return [(ours[h.type], h.start, h.end) for h in hits if h.type in ours]
+
+        tools.append((f"presidio {presidio.version} (no NER)", presidio_predict))
+    for split, what in (
+        ("dev", "dev split: held out (wnut17 by source, uner-ewt test part), never tuned on"),
+        ("tune", "tune split: uner-ewt dev part"),
+    ):
+        records = load(split, PII_DATA)
+        kinds = sorted({t for r in records for _, _, t in r["spans"]})
+        sources = sorted({r["source"] for r in records})
+        print(f"-- {what} ({len(records)} texts from {', '.join(sources)}, "
+              f"data/pii/{split}.jsonl.gz)")  # fmt: skip
+        for name, predict in tools:
+            for kind, counts in pii_scores(records, predict, kinds).items():
+                print(f"   {name:<28} {kind:<9} {_prf(*counts)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("sections", nargs="*", help="secrets (the default: all)")
+    parser.add_argument("sections", nargs="*", help="secrets, pii (the default: all)")
     parser.add_argument("--misses", type=int, default=0, help="print this many errors")
     args = parser.parse_args()
     if not args.sections or "secrets" in args.sections:
         secrets_section(args.misses)
+    if not args.sections or "pii" in args.sections:
+        pii_section()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from agentguard.detect.base import Detector, Finding
 from agentguard.detect.pii import PII_TYPES, PIIDetector, luhn_ok
+from agentguard.detect.pii.detector import COMMON_PHONE_REGIONS
 
 DETECTOR = PIIDetector()
 EVAL_FILE = Path(__file__).parent / "data" / "pii_eval.jsonl"
@@ -232,15 +233,20 @@ def test_detector_satisfies_the_protocol_and_can_be_restricted_to_some_types() -
     assert types_in("ana@corp.io 646-982-3310", only) == {"EMAIL"}
 
 
-def test_phone_region_is_configurable() -> None:
+def test_phone_regions_are_configurable() -> None:
     text = "Ring me on 07911 123456 tomorrow."
-    assert "PHONE" not in types_in(text)
+    assert "PHONE" not in types_in(text, PIIDetector(phone_regions=["US"]))
     assert found(text, PIIDetector(region="GB")) == [("PHONE", "07911 123456")]
+    assert "PHONE" not in types_in(text)  # the default reads national numbers as US only
+    common = PIIDetector(phone_regions=COMMON_PHONE_REGIONS)
+    assert found(text, common) == [("PHONE", "07911 123456")]  # GB is one of them
 
 
 def test_bad_configuration_is_refused() -> None:
     with pytest.raises(ValueError, match="region"):
         PIIDetector(region="XX")
+    with pytest.raises(ValueError, match="region"):
+        PIIDetector(phone_regions=["US", "XX"])
     with pytest.raises(ValueError, match="unknown PII types"):
         PIIDetector(types=["EMAIL", "SHOE_SIZE"])
 

@@ -2,17 +2,21 @@
 
 Usage::
 
-    PIIDetector(region="US", min_score=0.3, types=None).detect(text) -> list[Finding]
+    PIIDetector(region="US", min_score=0.3, types=None, phone_regions=None).detect(text)
 
-``region`` is the default region for phone numbers written without ``+``; ``min_score`` drops
+``region`` is the first region tried for phone numbers written without ``+``,
+``phone_regions`` the others (default none; :data:`COMMON_PHONE_REGIONS` is a list of
+thirteen); ``+CC`` numbers are read from their country code whatever the list; ``min_score`` drops
 weaker findings; ``types`` restricts the search to some of :data:`PII_TYPES`.
 
 Types (``Finding.type``) and how they are found (``Finding.subtype`` in brackets):
 
 * ``EMAIL`` — ``local@domain.tld`` around each ``@`` (``icon@2x.png`` is skipped).
-* ``PHONE`` [the number's region, e.g. ``us``, ``gb``] — ``phonenumbers.PhoneNumberMatcher``, leniency VALID, run
-  only on numeric islands holding >= 7 digits that no stronger type already claimed. An
-  unformatted digit run without a context word ("call", "phone", "mobile" …) scores 0.25.
+* ``PHONE`` [the number's region, e.g. ``us``, ``gb``] — ``phonenumbers.PhoneNumberMatcher``
+  (leniency VALID, ``region`` then ``phone_regions``), run only on windows around numeric
+  islands holding >= 7 digits that no stronger type already claimed (see
+  :mod:`agentguard.detect.pii.phone`). An unformatted digit run without a context word
+  ("call", "phone", "mobile" …) scores 0.25; "order", "ticket", "invoice" … lower the score.
 * ``CREDIT_CARD`` [brand] — 13–19 digits, contiguous or grouped by spaces/dashes, Luhn-valid;
   a known IIN (brand prefix + length) raises the score; ISBN-13s and one-digit runs are not
   cards; "order"/"invoice"/"tracking" nearby lowers it.
@@ -68,11 +72,11 @@ from agentguard.detect.pii.common import (
 from agentguard.detect.pii.ids import scan_iban, scan_national_ids, scan_ssn
 from agentguard.detect.pii.names import PROBES as _NAME_PROBES
 from agentguard.detect.pii.names import scan_person
-from agentguard.detect.pii.phone import scan_phone
+from agentguard.detect.pii.phone import COMMON_PHONE_REGIONS, DEFAULT_PHONE_REGIONS, scan_phone
 from agentguard.detect.pii.text import scan_address, scan_dob
 from agentguard.detect.prepass import PreparedText, prepare, search_at
 
-__all__ = ["PII_TYPES", "PIIDetector"]
+__all__ = ["COMMON_PHONE_REGIONS", "DEFAULT_PHONE_REGIONS", "PII_TYPES", "PIIDetector"]
 
 PII_TYPES: frozenset[str] = frozenset(
     {
@@ -320,16 +324,24 @@ class PIIDetector:
     name = "pii"
 
     def __init__(
-        self, *, region: str = "US", min_score: float = 0.3, types: Iterable[str] | None = None
+        self,
+        *,
+        region: str = "US",
+        min_score: float = 0.3,
+        types: Iterable[str] | None = None,
+        phone_regions: Iterable[str] | None = None,
     ) -> None:
         region = region.upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown phone region {region!r}")
+        regions = tuple(r.upper() for r in (phone_regions or DEFAULT_PHONE_REGIONS))
+        for r in (region, *regions):
+            if r not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(f"unknown phone region {r!r}")
         wanted = PII_TYPES if types is None else frozenset(types)
         unknown = wanted - PII_TYPES
         if unknown:
             raise ValueError(f"unknown PII types: {', '.join(sorted(unknown))}")
         self.region = region
+        self.phone_regions = regions
         self.min_score = min_score
         self.types: frozenset[str] = wanted
         self._scanners = [(scan, wide) for kind, scan, wide in _SCANNERS if kind in wanted]
@@ -356,7 +368,7 @@ class PIIDetector:
                 (h.start, h.end) for h in hits if _PRIORITY[h.type] > _PRIORITY["PHONE"]
             )
             free = [span for span in wide if not _covered(claimed, span)]
-            hits.extend(scan_phone(text, free, self.region))
+            hits.extend(scan_phone(text, free, self.region, self.phone_regions))
         kept = _resolve(h for h in hits if h.score >= self.min_score)
         return [Finding(h.type, h.start, h.end, h.score, self.name, h.subtype) for h in kept]
 
