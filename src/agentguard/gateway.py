@@ -221,6 +221,12 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
         except HttpToolError as exc:  # ran and failed: recorded as failed; safe to say why
             error = {"code": exc.code, "message": exc.message}
             return {"decision": "allow", "status": "failed", "error": error}
+        except AgentGuardError:
+            raise  # refusals and store failures: the handlers above answer them
+        except Exception as exc:  # the tool raised: recorded as failed; its words may hold
+            # a secret, so only the exception's type is said
+            error = {"code": "tool.failed", "message": f"the tool raised {type(exc).__name__}"}
+            return {"decision": "allow", "status": "failed", "error": error}
         return {"decision": "allow", "status": "executed", "result": _json(result)}
 
     @app.get("/v1/approvals/{approval_id}", tags=["agents", "people"])

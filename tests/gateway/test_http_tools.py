@@ -85,6 +85,7 @@ tools:
   moved: {{http: {{url: "{base}/move", method: GET}}}}
   huge: {{http: {{url: "{base}/huge", method: GET, max_response_bytes: 1000}}}}
   down: {{http: {{url: "http://127.0.0.1:{_closed_port()}/x", timeout: 5s}}}}
+  explode: {{input: {{order_id: {{type: string}}}}}}
 roles:
   worker: {{allow: ["*"]}}
 agents:
@@ -107,6 +108,11 @@ class World:
         self.db = tmp_path / "gw.db"
         self.guard = Guard(parse_policy(_policy(base)), f"sqlite:///{self.db}")
         self.key = self.guard.create_key("bot")
+
+        @self.guard.tool()
+        def explode(order_id: str) -> str:
+            raise ValueError(f"cannot refund {order_id}: {LEAK}")
+
         self.served = Served(create_app(self.guard))
         self.http = self.served.http
 
@@ -212,3 +218,13 @@ def test_a_bad_http_tool_is_refused_when_the_policy_loads(http: str, problem: st
 def test_a_tool_is_python_or_http_not_both() -> None:
     with pytest.raises(PolicyError, match="not both"):
         parse_policy("version: 1\ntools:\n  t: {call: 'os:getcwd', http: {url: 'https://x/'}}\n")
+
+
+def test_a_python_tool_that_raises_is_a_failed_call_that_says_only_the_type(
+    world: World,
+) -> None:
+    got = world.execute("explode", order_id="A-1")
+    assert got == {"decision": "allow", "status": "failed",
+                   "error": {"code": "tool.failed", "message": "the tool raised ValueError"}}  # fmt: skip
+    assert LEAK not in json.dumps(got)  # the tool's own words stay out of the answer
+    assert '"status":"failed"' in world.log().replace(" ", "")  # and the call is recorded
