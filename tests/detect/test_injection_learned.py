@@ -5,6 +5,8 @@ default)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -92,3 +94,22 @@ def test_by_default_the_model_judges_tool_results_only() -> None:
         assert not [f for f in default.detect_in(text, target) if f.subtype == LEARNED]  # type: ignore[arg-type]
     everywhere = InjectionDetector(model="all")
     assert [f for f in everywhere.detect_in(text, "inputs") if f.subtype == LEARNED]
+
+
+def test_the_memo_scans_a_text_once_for_detectors_that_ignore_its_origin() -> None:
+    from agentguard.detect import memo
+
+    class Counting:
+        name, types = "counting", frozenset({"X"})
+        calls = 0
+
+        def detect(self, text: str) -> list[Any]:
+            Counting.calls += 1
+            return []
+
+    counting, text = Counting(), "outbound body " * 40
+    memo.detect(counting, text, "outbound")
+    memo.detect(counting, text, "text")
+    assert Counting.calls == 1
+    injection = InjectionDetector(model="off")
+    assert memo.detect(injection, text, "results") == memo.detect(injection, text, "inputs")

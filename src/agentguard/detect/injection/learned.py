@@ -44,11 +44,7 @@ def learned_findings(text: str, target: Target, min_score: float) -> list[Findin
     scores mean "a trigger word in a harmless sentence", the model's only "less sure"."""
     threshold = threshold_for(target)
     min_score = max(min_score, 0.5)
-    lowest = (
-        min_score * threshold / 0.5
-        if min_score < 0.5
-        else threshold + ((min_score - 0.5) / 0.5 * (1.0 - threshold))
-    )
+    lowest = threshold + (min_score - 0.5) * 2.0 * (1.0 - threshold)  # calibrate's inverse
     found: list[Finding] = []
     start = end = -1
     best = 0.0
