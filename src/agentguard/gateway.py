@@ -40,6 +40,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentguard.approval import Approval, ApprovalError
 from agentguard.dashboard import add_dashboard
@@ -147,6 +148,15 @@ def create_app(guard: Guard, *, ttl: float = 600.0) -> FastAPI:
             for e in exc.errors()[:5]
         )  # never the input itself: it may hold a secret
         return _error(422, "request.invalid", where or "the request is invalid")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI's own refusals (an unknown path, a body that does not parse, a method
+        # not allowed) in the gateway's error shape; their details are fixed sentences
+        code = {404: "request.not_found", 405: "request.method_not_allowed"}.get(
+            exc.status_code, "request.invalid"
+        )
+        return _error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:

@@ -134,3 +134,12 @@ def test_activity_agents_audit_and_incidents_render_what_happened(dash: Dashboar
     assert ident in listed
     timeline = dash.get(f"/ui/f/incidents/{ident}", dash.admin_key).text
     assert "incident opened" in timeline and "too many refunds" in timeline
+
+
+def test_a_deeply_nested_edit_is_refused_not_a_crash(dash: Dashboard) -> None:
+    _held(dash, "A-9")
+    [item] = dash.guard.approvals.list("pending", "finance_bot")
+    deep = "[" * 100_000 + "]" * 100_000
+    got = dash.post(f"/ui/f/approvals/{item.id}/approve", dash.admin_key, {"edit": deep})
+    assert got.status_code == 422 and got.json()["error"]["code"] == "request.invalid"
+    assert dash.guard.approvals.get(item.id).awaiting  # nothing was decided

@@ -339,3 +339,14 @@ curl -sf --noproxy '*' -H "$auth" -H 'Content-Type: application/json' \\
     assert json.loads(done.stdout) == {"status": "executed", "result": {"answer": 42}}
     [record] = [r for r in gw.records() if r["action"] == "lookup"]
     assert record["status"] == "executed" and record["output"] == {"answer": 42}
+
+
+def test_bodies_that_do_not_parse_and_unknown_paths_answer_in_the_error_shape(gw: Gateway) -> None:
+    deep = '{"tool": "lookup", "args": {"q": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    headers = {"Authorization": f"Bearer {gw.agent_key}", "content-type": "application/json"}
+    got = gw.http.post("/v1/check", content=deep, headers=headers)
+    assert got.status_code == 400
+    assert got.json()["error"]["code"] == "request.invalid"
+    missing = gw.get("/v1/nothing-here", gw.agent_key)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "request.not_found"
+    assert [r for r in gw.records() if r.get("action") == "lookup"] == []  # nothing ran

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
@@ -230,8 +231,8 @@ def _edit(text: str) -> dict[str, Any] | None:
     if not text.strip():
         return None
     try:
-        edit = json.loads(text)
-    except ValueError:
+        edit = orjson.loads(text)  # bounded depth: a deeply nested edit is refused, not a crash
+    except orjson.JSONDecodeError:
         raise Refused(422, "request.invalid", 'the edit is not JSON: {"name": value, …}') from None
     if not isinstance(edit, dict) or not edit:
         raise Refused(422, "request.invalid", "the edit is a JSON object of arguments to change")
