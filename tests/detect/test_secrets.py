@@ -645,3 +645,11 @@ def test_eval_set_recall_and_false_positive_rate() -> None:
     false_positive_rate = false_lines / negatives
     assert recall >= 0.95, f"recall {recall:.3f}"
     assert false_positive_rate <= 0.10, f"false-positive rate {false_positive_rate:.3f}"
+
+
+def test_a_password_in_a_repr_with_escaped_quotes_is_found() -> None:
+    # str(KeyError(...)) is a repr: the quotes around the value arrive escaped (\')
+    text = str(KeyError(" canary \"password='U1fH+-ZM9T.B.rKrm:G~^sNm' "))
+    assert "\\'" in text
+    found = [text[f.start : f.end] for f in SecretsDetector().detect(text) if f.score >= 0.5]
+    assert found == ["U1fH+-ZM9T.B.rKrm:G~^sNm"]

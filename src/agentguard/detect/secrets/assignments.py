@@ -47,6 +47,7 @@ _ASSIGN = re.compile(
     [ \t]*
     (?:
         \\"(?P<eq>[^"\\\n]*)\\"                           # inside a JSON string: \"…\"
+      | \\'(?P<es>[^'\\\n]*)\\'                           # inside a repr'd string: \'…\'
       | "(?P<dq>[^"\\\n]*+(?:\\.[^"\\\n]*+)*+)"
       | '(?P<sq>[^'\n]*)'
       | `(?P<bq>[^`\n]*)`
@@ -65,7 +66,7 @@ _NAME_VALUE = re.compile(
 )
 #: ``.netrc``: ``machine host login user password value``
 _NETRC_VALUE = re.compile(r"(?P<key>password|passwd)[ \t]+(?P<uq>[^\s]+)")
-_VALUE_GROUPS = ("eq", "dq", "sq", "bq", "uq", "xq")
+_VALUE_GROUPS = ("eq", "es", "dq", "sq", "bq", "uq", "xq")
 _PASSWORD_SUFFIXES = ("password", "passwd", "passwort", "passphrase", "pwd")
 _SECRET_SUFFIXES = (
     "secret",
