@@ -156,6 +156,25 @@ def test_audit_search_shows_the_chain_status(dash: Dashboard, page: Any) -> None
     assert page.locator("tbody tr", has_text="process_refund").count() == 0
 
 
+def test_a_tab_clicked_before_the_first_one_loads_is_the_one_shown(
+    dash: Dashboard, page: Any
+) -> None:
+    """The first tab's load is held back until after a click on another tab: the stale
+    load must be cancelled, not land on top of the tab the person asked for (CI once saw
+    the approvals queue replace the audit tab this way)."""
+    held: list[Any] = []
+    page.route("**/ui/f/approvals", lambda route: held.append(route))
+    with page.expect_request(lambda r: r.url.endswith("/ui/f/approvals")):
+        sign_in(page, dash.admin_key)
+    with page.expect_event(
+        "requestfailed", predicate=lambda r: r.url.endswith("/ui/f/approvals"), timeout=15_000
+    ):
+        page.click("button[data-tab]:has-text('Audit')")
+    page.locator(".chain.ok").wait_for()
+    assert page.locator("#main h2").inner_text() == "Audit log"
+    assert len(held) == 1
+
+
 def test_wrong_keys_are_refused_and_approvers_see_only_the_queue(
     dash: Dashboard, page: Any
 ) -> None:
