@@ -695,6 +695,13 @@ CLOSED_GAPS = {
         "url password starting with a dollar sign",
         "token whose random part spells a placeholder",
         "jwt whose signature spells a placeholder",
+        "unquoted password starting with a symbol",
+        "unquoted password with a comma",
+        "unquoted password with a parenthesis",
+        "password shaped like a dotted name",
+        "password with an equals sign after a colon",
+        "password after --password",
+        "password glued to -p",
     )
 }
 DETECTOR_GAPS = {case: shape for case, shape in _SHAPES.items() if case not in CLOSED_GAPS}

@@ -653,3 +653,66 @@ def test_a_password_in_a_repr_with_escaped_quotes_is_found() -> None:
     assert "\\'" in text
     found = [text[f.start : f.end] for f in SecretsDetector().detect(text) if f.score >= 0.5]
     assert found == ["U1fH+-ZM9T.B.rKrm:G~^sNm"]
+
+
+# a random password, built at run time so no file holds one
+_PW = "DhU4" + "XgaOzy" + "x7J3"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (f"DB_PASSWORD=!{_PW}", f"!{_PW}"),
+        (f"password={_PW[:3]},{_PW[3:]}", f"{_PW[:3]},{_PW[3:]}"),
+        (f"password={_PW[:5]}({_PW[5:]}", f"{_PW[:5]}({_PW[5:]}"),
+        (f"password=K{_PW}.gQ", f"K{_PW}.gQ"),
+        (f"POSTGRES_PASSWORD: K{_PW[:9]}={_PW[9:]}", f"K{_PW[:9]}={_PW[9:]}"),
+        (f"mysql -u root --password {_PW} -h db", _PW),
+        (f"curl --token '{_PW}' https://api.test", _PW),
+        (f"mysql -u root -p{_PW} -h db", _PW),
+        (f"/usr/bin/mysqldump --host=db -u app -p'{_PW}' shop", _PW),
+        (f"mariadb -uroot -p{_PW}", _PW),
+    ],
+)
+def test_password_shapes_that_read_as_code_are_found_when_the_value_is_random(
+    text: str, value: str
+) -> None:
+    found = [text[f.start : f.end] for f in SecretsDetector().detect(text) if f.score >= 0.5]
+    assert found == [value]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "password=!enabled",
+        "password: !vault |",
+        "token=*db_token",
+        "password=get_password(user)",
+        "password=compute(salt, pepper)",
+        "password=settings.database.password",
+        "password=os.environ.DbPassword2",
+        "password=abc,user=bob",
+        "password=a1,b2,c3",
+        "token: Optional[str] = None",
+        "api_token: SecretStr = Field(default=None)",
+        "use the --password option to set it",
+        "--password $DB_PASSWORD",
+        "--password-file /run/secrets/db",
+        "mysql -u root -p -h db",
+        'mysql -u root -p"$MYSQL_PWD" shop',
+        "run mysql, then grep -pattern in the log",
+        "mysql -P 3306 -h db",
+        "mysql -u root -ppassword",
+    ],
+)
+def test_code_and_prose_around_those_shapes_is_not_a_secret(text: str) -> None:
+    found = [text[f.start : f.end] for f in SecretsDetector().detect(text) if f.score >= 0.5]
+    assert found == []
+
+
+def test_a_long_mysql_command_line_is_read_in_bounded_time() -> None:
+    """A hang guard (no timing assert): thousands of options after one client name."""
+    text = "mysql " + "-x y " * 50_000 + f"-p{_PW}"
+    assert SecretsDetector().detect(text) == []
+    text = ("mysql -u root " * 20_000) + f"-p{_PW}"
+    assert [text[f.start : f.end] for f in SecretsDetector().detect(text)] == [_PW]

@@ -136,7 +136,42 @@ _SNAKE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _CSS_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _IDENTIFIER_ONLY = re.compile(r"[A-Za-z_]+")
 _B64_40 = re.compile(r"[A-Za-z0-9/+]{40}")
+#: ``--password VALUE`` on a command line (the key is read with its dashes)
+_FLAG_VALUE = re.compile(
+    r"""(?P<key>--[A-Za-z0-9_.\-]{1,100}+)(?P<sep>[ \t]+)"""
+    r"""(?:"(?P<dq>[^"\\\n]*)"|'(?P<sq>[^'\n]*)'|(?P<uq>[^\s"'`,;&<|\-][^\s"'`,;&<|]{0,511}))"""
+)
+#: ``KEY: value`` where ``_ASSIGN`` took ``: value=`` for a type annotation
+_COLON_VALUE = re.compile(
+    r"""(?P<key>[A-Za-z0-9_.\-]{1,100}+)\\?["']?(?P<sep>[ \t]*:)[ \t]*"""
+    r"""(?P<uq>[^\s"'`,;&<]{1,512})"""
+)
+#: the rest of a value cut at a comma: ``password=abc,def`` (not ``a=1,b=2``)
+_AFTER_COMMA = re.compile(r",([^\s\"'`,;&<=:()]{3,64})(?=[\s\"'`;&<]|$)")
+#: characters a random password may start with, which code rarely puts there unquoted
+_LEADING_SYMBOLS = frozenset("!*#&@^~")
 _TWILIO_HEX = re.compile(r"[0-9a-f]{32}")
+
+
+def scrambled(value: str) -> bool:
+    """A password-like run: at least 8 characters, letters with digits or with both cases
+    (not Title case), and not made of words: mostly short identifier parts, as random
+    text splits (``getPassword2`` is a name, ``DhU4XgaOzy`` is not)."""
+    if len(value) < 8:
+        return False
+    lower, upper, digit = char_classes(value)
+    if not (lower or upper) or not (digit or (lower and upper)):
+        return False
+    return wordlike(value) < 0.7 and len(KEY_PARTS.findall(value)) >= 4
+
+
+def _annotation_is_value(m: re.Match[str]) -> bool:
+    """``KEY: Ab3x=yz`` read as ``key: <type> = value``: the "type" is a scrambled run."""
+    sep = m.group("sep")
+    if ":" not in sep or "=" not in sep:
+        return False
+    annotation = sep.strip(" \t:=")
+    return " " not in annotation and "[" not in annotation and scrambled(annotation)
 
 
 def _key_kind(key: str) -> str | None:
@@ -205,11 +240,15 @@ def _assignment(
                 end = runs.end(start)  # longer than the regex reads: the value runs on
             if runs.crowded(end):
                 return None
+        if end < len(text) and text[end] == "," and end - start < 64:
+            more = _AFTER_COMMA.match(text, end)
+            if more is not None and scrambled(text[start:end] + more.group(1)):
+                end = more.end()  # password=DhU,4Xga…: a comma inside a random value
         while end > start and text[end - 1] in _TRAILING:  # a full stop, a closing bracket
             end -= 1
     # the heuristics look at the first MAX_VALUE characters: bounded work per key
     value = text[start : min(end, start + MAX_VALUE)]
-    if not quoted:
+    if not quoted and not _random_unquoted(value):
         if value[:1] in ("$", "%", "@", "!", "&", "*", "{", "[", "(", "#", "|", ">", "<"):
             return None
         if "(" in value or "[" in value or _DOTTED_NAME.fullmatch(value):
@@ -270,6 +309,22 @@ def _assignment(
 
 
 _TRAILING = frozenset(".,;:)]}>")
+
+
+def _random_unquoted(value: str) -> bool:
+    """An unquoted value that would be taken for code (a leading ``!``, a ``(`` or a
+    dotted name) but reads as a random password: ``!DhU4Xga…``, ``DhU4X(gaO…`` (a call
+    has its closing bracket), ``KDhU4Xga….gQ`` (a dotted name with a scrambled part)."""
+    if value[:1] in _LEADING_SYMBOLS:
+        return scrambled(value[1:]) and "(" not in value and "." not in value
+    if "(" in value:
+        return ")" not in value and "[" not in value and scrambled(value.replace("(", ""))
+    if _DOTTED_NAME.fullmatch(value):
+        parts = value.split(".")
+        return any(len(p) >= 10 and all(char_classes(p)) and scrambled(p) for p in parts)
+    return False
+
+
 _SPACE = re.compile(r"\s")
 
 
@@ -280,7 +335,11 @@ def assignment_at(
     ``key_start``, when the key names a credential and the value looks like one. Keys of
     one text tried in ascending order share one ``runs`` (see :class:`ValueRuns`)."""
     m = _ASSIGN.match(text, key_start)
-    if m is None and key_start > 0:
+    if m is not None and _annotation_is_value(m):
+        m = _COLON_VALUE.match(text, key_start)
+    if m is None and text.startswith("--", key_start):
+        m = _FLAG_VALUE.match(text, key_start)
+    elif m is None and key_start > 0:
         if text[key_start - 1] == "<":
             m = _XML_VALUE.match(text, key_start)
         elif "name:" in text[max(0, key_start - 20) : key_start] and _NAME_BEFORE.search(
