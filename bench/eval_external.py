@@ -18,13 +18,17 @@ labelled spans; precision = predictions overlapping a labelled span / prediction
 detect-secrets reports lines, not spans: its prediction is the whole line, which can only
 flatter it next to agentguard's spans.
 
-PII (``data/pii/``, see its section of ``data/README.md``): span precision, recall and F1
-per labelled type, on ``dev`` (held out) and ``tune``, for agentguard (``PIIDetector()``,
-its default ``min_score`` 0.3) and Presidio (pattern recognizers, no NLP model; see
-``_detect_peers.py``) in the same run. A gold span is found when a prediction of the same
-type overlaps it; a prediction is correct when it overlaps a gold span of its type. The data
-labels PERSON and LOCATION (cities, regions, countries): agentguard's ADDRESS and
-Presidio's LOCATION are scored as LOCATION. Types the data does not label are not scored.
+PII (``data/pii/``, see its section of ``data/README.md``; the scoring is in ``_pii_eval.py``):
+span precision, recall and F1 per labelled type, on ``dev`` (held out) and ``tune``, for
+agentguard (``PIIDetector()``, its default ``min_score`` 0.3) and Presidio (pattern
+recognizers, no NLP model; see ``_detect_peers.py``) in the same run, pooled over the sources
+that label the type and per source. Each source is scored only on the types it labels. A
+gold span is found when a prediction of the same type overlaps it; a prediction is correct
+when it overlaps a gold span of its type. LOCATION (named places, labelled by the NER
+sources) is scored against agentguard's ADDRESS predictions on those sources.
+
+``secrets_figures()`` and ``pii_figures()`` hand the dev-split figures to
+``eval_detectors.py``.
 """
 
 from __future__ import annotations
@@ -41,12 +45,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _detect_peers as peers
-from agentguard.detect.pii import PIIDetector
+from _pii_eval import pii_figures as pii_figures  # for eval_detectors.py
+from _pii_eval import pii_section
+from _report import Figure
 from agentguard.detect.secrets import SecretsDetector
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS_DATA = ROOT / "data" / "secrets"
-PII_DATA = ROOT / "data" / "pii"
 THRESHOLD = 0.5
 
 Span = tuple[int, int]
@@ -155,70 +160,40 @@ def secrets_section(show_misses: int) -> None:
         peer.close()
 
 
-# ---------------------------------------------------------------- PII
-
-TypedSpan = tuple[str, int, int]
-PredictTyped = Callable[[str], list[TypedSpan]]
-#: a predicted type -> the labelled type it is scored as
-_AS_LABELLED = {"ADDRESS": "LOCATION"}
-
-
-def pii_scores(
-    records: list[dict[str, Any]], predict: PredictTyped, kinds: list[str]
-) -> dict[str, tuple[int, int, int, int]]:
-    """kind -> (gold, gold found, predicted, predicted correct)."""
-    out = {k: [0, 0, 0, 0] for k in kinds}
-    for r in records:
-        gold = [(t, a, b) for a, b, t in r["spans"]]
-        pred = [(_AS_LABELLED.get(t, t), a, b) for t, a, b in predict(r["text"])]
-        pred = [p for p in pred if p[0] in out]
-
-        def hit(x: TypedSpan, ys: list[TypedSpan]) -> bool:
-            return any(x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for y in ys)
-
-        for g in gold:
-            out[g[0]][0] += 1
-            out[g[0]][1] += hit(g, pred)
-        for p in pred:
-            out[p[0]][2] += 1
-            out[p[0]][3] += hit(p, gold)
-    return {k: (v[0], v[1], v[2], v[3]) for k, v in out.items()}
-
-
-def _prf(gold: int, found: int, predicted: int, correct: int) -> str:
-    p = correct / predicted if predicted else 0.0
-    r = found / gold if gold else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return f"P {p:.3f} R {r:.3f} F1 {f:.3f} (gold {gold}, predicted {predicted})"
-
-
-def pii_section() -> None:
-    print("== pii: data/pii (span P/R/F1 per labelled type; overlap of the same type)")
-    detector = PIIDetector()
-    tools: list[tuple[str, PredictTyped]] = [
-        ("agentguard", lambda t: [(f.type, f.start, f.end) for f in detector.detect(t)])
+def secrets_figures() -> list[Figure]:
+    """Document-level TPR and FPR on the dev split, detect-secrets beside agentguard."""
+    records = load("dev")
+    positives = sum(r["label"] for r in records)
+    data = (
+        f"data/secrets dev (held out by source): {positives} texts with a secret, "
+        f"{len(records) - positives} look-alikes"
+    )
+    ours, _ = score(records, agentguard_predict())
+    peer_text = ""
+    peer = peers.load_peer(peers.DetectSecrets, "detect-secrets")
+    if peer is not None:
+        theirs, _ = score(records, detect_secrets_predict(peer))
+        peer_text = f"detect-secrets {peer.version}: {_rates(theirs)}"
+        peer.close()
+    tpr = ours.flagged_positives / ours.positives if ours.positives else 0.0
+    fpr = ours.flagged_negatives / ours.negatives if ours.negatives else 1.0
+    return [
+        Figure(
+            "secrets",
+            "documents with a secret flagged (TPR) vs look-alikes flagged (FPR)",
+            data,
+            _rates(ours),
+            peer_text,
+            "TPR >= 0.95 at FPR <= 0.05",
+            tpr >= 0.95 and fpr <= 0.05,
+        )
     ]
-    presidio = peers.load_peer(peers.Presidio, "presidio")
-    if presidio is not None:
-        ours = peers.PRESIDIO_TO_OURS
 
-        def presidio_predict(text: str) -> list[TypedSpan]:
-            hits = presidio.analyze(text)
-            return [(ours[h.type], h.start, h.end) for h in hits if h.type in ours]
 
-        tools.append((f"presidio {presidio.version} (no NER)", presidio_predict))
-    for split, what in (
-        ("dev", "dev split: held out (wnut17 by source, uner-ewt test part), never tuned on"),
-        ("tune", "tune split: uner-ewt dev part"),
-    ):
-        records = load(split, PII_DATA)
-        kinds = sorted({t for r in records for _, _, t in r["spans"]})
-        sources = sorted({r["source"] for r in records})
-        print(f"-- {what} ({len(records)} texts from {', '.join(sources)}, "
-              f"data/pii/{split}.jsonl.gz)")  # fmt: skip
-        for name, predict in tools:
-            for kind, counts in pii_scores(records, predict, kinds).items():
-                print(f"   {name:<28} {kind:<9} {_prf(*counts)}")
+def _rates(s: Scores) -> str:
+    tpr = s.flagged_positives / s.positives if s.positives else 0.0
+    fpr = s.flagged_negatives / s.negatives if s.negatives else 0.0
+    return f"TPR {tpr:.3f} at FPR {fpr:.3f}"
 
 
 def main() -> None:
