@@ -105,6 +105,9 @@ def test_a_full_section_loads_and_creates_each_detector_once() -> None:
             "unknown key 'detector'",
         ),
         ("leaks: {action: shred}\n", "shred", "leaks.action"),
+        ("pii: {phone_regions: [GB, XX]}\n", "XX", "'XX' is not a region phonenumbers knows"),
+        ("pii: {region: England}\n", "England", "'England' is not a region"),
+        ("pii: {phone_region: [GB]}\n", "phone_region", "unknown key 'phone_region'"),
         ("custom: {mine: 'no_such_module_xyz:Thing'}\n", "mine", "cannot import module"),
     ],
 )
@@ -113,6 +116,26 @@ def test_mistakes_are_refused_with_position(section: str, needle: str, expected:
     assert any(expected in p for p in problems), problems
     line = _line(section, needle)
     assert any(p.startswith(f"p.yaml:{line}:") for p in problems), (line, problems)
+
+
+def test_pii_settings_choose_the_phone_regions_of_the_built_in_detector() -> None:
+    section = """
+    pii: {region: gb, phone_regions: [de, FR]}
+    rules:
+      - {scan: outbound, detectors: [pii], types: [PHONE], action: block}
+    """
+    loaded = parse_policy(BASE + textwrap.indent(textwrap.dedent(section), "  "))
+    pii = loaded.detectors["pii"]
+    assert (pii.region, pii.phone_regions) == ("GB", ("DE", "FR"))  # type: ignore[attr-defined]
+    # a German national number counts only because DE is listed
+    text = "Ruf mich an: 030 23125000"
+    assert [text[f.start : f.end] for f in pii.detect(text) if f.type == "PHONE"] == [
+        "030 23125000"
+    ]
+    default = parse_policy(
+        BASE + "  rules:\n    - {scan: outbound, detectors: [pii], action: block}\n"
+    )
+    assert [f for f in default.detectors["pii"].detect(text) if f.type == "PHONE"] == []
 
 
 def test_owner_expression_with_an_unknown_name_is_refused() -> None:

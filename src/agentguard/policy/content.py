@@ -22,7 +22,7 @@ from agentguard.detect.plugins import (
     import_target,
     resolve_detectors,
 )
-from agentguard.policy.models import InjectionSettings, Policy, ToneSettings
+from agentguard.policy.models import InjectionSettings, PIISettings, Policy, ToneSettings
 
 #: A quality check: ``(fields, action) -> True | False | str | None`` (sync or async).
 #: True or None passes; False or a string (the reason) fails.
@@ -31,14 +31,17 @@ Report = Callable[[Iterable[str | int], str], None]
 
 
 def builtin_factories(
-    tone: ToneSettings, injection_settings: InjectionSettings | None = None
+    tone: ToneSettings,
+    injection_settings: InjectionSettings | None = None,
+    pii_settings: PIISettings | None = None,
 ) -> dict[str, Callable[[], Detector]]:
     """The built-in detector families, created on first use (some load data)."""
 
     def pii() -> Detector:
         from agentguard.detect.pii import PIIDetector
 
-        return PIIDetector()
+        settings = pii_settings or PIISettings()
+        return PIIDetector(region=settings.region, phone_regions=settings.phone_regions)
 
     def secrets() -> Detector:
         from agentguard.detect.secrets import SecretsDetector
@@ -91,7 +94,7 @@ def load_content(
     only and returned as :class:`Plugin` entries instead.
     """
     section = model.detectors
-    factories = builtin_factories(section.tone, section.injection)
+    factories = builtin_factories(section.tone, section.injection, section.pii)
     detectors: dict[str, Detector] = {}
     unloaded: dict[str, Plugin] = {}
     offered: dict[str, str] | None = None

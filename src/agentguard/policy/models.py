@@ -313,6 +313,43 @@ class ToneSettings(_Strict):
     )
 
 
+class PIISettings(_Strict):
+    """Settings of the built-in ``pii`` detector."""
+
+    region: str = Field(
+        default="US",
+        description="The region (ISO 3166 code) whose national phone format is read first: "
+        "a number written without +country code is tried as one of this region's.",
+    )
+    phone_regions: list[str] = Field(
+        default_factory=list,
+        description="More regions whose national phone formats count (e.g. [GB, DE, FR]). "
+        "Numbers written with +country code are found whatever this says; each region "
+        "listed costs another pass over phone-shaped numbers the others do not read.",
+    )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        return _phone_region(value)
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _known_regions(cls, values: list[str]) -> list[str]:
+        return [_phone_region(v) for v in values]
+
+
+def _phone_region(value: str) -> str:
+    import phonenumbers
+
+    code = value.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(
+            f"{value!r} is not a region phonenumbers knows (an ISO 3166 code: US, GB …)"
+        )
+    return code
+
+
 class InjectionSettings(_Strict):
     """Settings of the built-in ``injection`` detector."""
 
@@ -383,6 +420,7 @@ class DetectorsSection(_Strict):
             "'agentguard.detectors'."
         ),
     )
+    pii: PIISettings = Field(default_factory=PIISettings)
     tone: ToneSettings = Field(default_factory=ToneSettings)
     injection: InjectionSettings = Field(default_factory=InjectionSettings)
     rules: list[DetectorRule] = Field(default_factory=list)

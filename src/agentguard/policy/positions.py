@@ -124,6 +124,8 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "detectors": models.DetectorsSection,
             "rules": models.DetectorRule,
             "tone": models.ToneSettings,
+            "pii": models.PIISettings,
+            "injection": models.InjectionSettings,
             "quality_checks": models.QualityCheck,
             "leaks": models.LeakGuard,
             "limits": LimitRule,
