@@ -21,7 +21,11 @@ against public lists: the LDNOOBW “List of Dirty, Naughty, Obscene and Otherwi
 (CC BY 4.0), Surge AI's profanity list with severity ratings (MIT) and David Sojevic's
 profanity-list (MIT). Those lists are far broader (“sex”, “nude”, “escort”, “gay”, “kill”)
 and carry no subtype, so they are not shipped as they are; entries here are chosen for
-outbound brand text, where a false alarm on ordinary prose is a cost too.
+outbound brand text, where a false alarm on ordinary prose is a cost too. A few entries
+(scumbag, “you suck”, slurs the list lacked) and safe contexts (the dog, the cigarette, the
+meatball, the embankment) came from errors on the ``tune`` split of ``data/tone/`` (public
+labelled data; see data/README.md); its ``dev`` split is only measured
+(``bench/eval_tone.py``).
 
 Flags: ``name`` — also a given name or place (“Dick”, “Fanny”): title case inside a sentence
 scores low; ``lower`` — only reported when written in lower case (“bs”, not “BS” the degree);
@@ -132,9 +136,13 @@ profanity 0.45 screw_it | screw_it
 profanity 0.45 sod_off | sod_off sodding
 profanity 0.70 kiss_my_ass | kiss_my_ass kiss_my_arse
 profanity 0.60 butthole | butthole{,s}
+profanity 0.60 scumbag | scumbag{,s}
+profanity 0.55 you_suck | you_suck u_suck suck_me suck_my
 # ---------------------------------------------------------------- slurs
 slur 0.98 nigger | nigger{,s} sandnigger{,s}
 slur 0.90 nigga | nigga{,s,z,h}
+slur 0.90 niglet | niglet{,s}
+slur 0.60 negro | negro{,s,es} | name
 slur 0.95 kike | kike{,s}
 slur 0.90 chink | chink{,s,y}
 slur 0.90 gook | gook{,s}
@@ -157,7 +165,12 @@ slur 0.70 chinaman | chinaman chinamen
 slur 0.85 wog | wog{,s} golliwog{,s}
 slur 0.90 zipperhead | zipperhead{,s}
 slur 0.70 honky | honky honkies
-slur 0.90 faggot | faggot{,s,y} fagot{,s}
+slur 0.60 whitey | whitey{,s} whities
+slur 0.80 wigger | wigger{,s}
+slur 0.80 muzzie | muzzie{,s}
+slur 0.85 rapefugee | rapefugee{,s}
+slur 0.90 faggot | faggot{,s,y} fagot{,s} faggit{,s} fagget{,s}
+slur 0.65 homo | homo{,s}
 slur 0.75 fag | fag{,s,gy}
 slur 0.70 dyke | dyke{,s} | name
 slur 0.80 tranny | tranny trannies
@@ -252,8 +265,20 @@ SAFE_CONTEXTS: dict[str, re.Pattern[str]] = {
         "prick": r"prick(?:ed|s|ing)?\W+(?:your|my|his|her|their|the|a)\W+(?:finger|skin|ear|"
         r"thumb|conscience)|prick\W+up",
         "pussy": r"pussy\W*(?:cat|cats|willow|willows|riot)",
-        "faggot": r"faggots?\W+(?:and|in|with)\W+(?:peas|gravy|onion|mash)",
-        "fag": r"fag\W+(?:end|ends|break)",
+        # the meatball and the bundle of sticks
+        "faggot": r"faggots?\W+(?:\w+\W+){0,4}?(?:peas|gravy|onions?|mash|dinner|butcher|cooked|"
+        r"delicious|sticks|twigs|firewood|fuel|kindling|bundle)\b|(?:ate|eat|eating|cooked|cook|"
+        r"fried|butcher|pork|sticks|twigs)\W+(?:\w+\W+){0,3}?faggots?|meatballs?\W+(?:\w+\W+){0,6}?"
+        r"faggots?",
+        # the cigarette
+        "fag": r"fags?\W+(?:end|ends|break)|smok\w*\W+(?:\w+\W+){0,2}?fags?\b|(?:packet|pack|box|"
+        r"carton|pouch)\W+of\W+fags|cigarettes?\W+(?:\w+\W+){0,3}?fags\b|fags?\W+(?:\w+\W+){0,3}?"
+        r"(?:cigarettes?|lighter|ashtray|tobacco)",
+        # the female dog
+        "bitch": r"(?:labrador|retriever|spaniel|terrier|collie|poodle|alsatian|greyhound|whippet|"
+        r"beagle|dachshund|breeding|brood|pedigree)\W+bitch(?:es)?\b|canines?\W+(?:\w+\W+){0,3}?"
+        r"bitch(?:es)?\b|bitch(?:es)?\W+(?:\w+\W+){0,8}?(?:puppies|puppy|pups|whelp\w*|litter|"
+        r"vet|kennels?|crufts|(?:other|sporting|show|gun|working)\W+dogs?|dog\W+show)\b",
         "retard": r"retard(?:ed)?\W+(?:potential|potentials|time|green|propagator|growth|flow|"
         r"ignition|spark|position|the|its|their|our)",
         "hoe": r"(?:garden|dutch|draw|hand|stirrup|scuffle|wheel)\W+hoes?|hoes?\W+(?:and|or)\W+"
@@ -266,7 +291,16 @@ SAFE_CONTEXTS: dict[str, re.Pattern[str]] = {
         "screw you": r"screw\W+(?:this|that)\W+(?:into|onto|in|on|to)\b",
         "screw it": r"screw\W+it\W+(?:in|into|on|onto|down|up|tight|back|to|firmly|securely)\b",
         "mong": r"\bhmong\b",
-        "dyke": r"(?:offa'?s|dutch|sea|flood)\W+dykes?",
+        # the embankment
+        "dyke": r"(?:offa'?s|dutch|sea|flood|river|canal|build\w*|built|breach\w*)\W+"
+        r"(?:\w+\W+){0,2}?dykes?|walk\w*\W+(?:on|along)\W+(?:\w+\W+){0,2}?dykes?|dykes?\W+"
+        r"(?:\w+\W+){0,5}?(?:flood\w*|sea|water|river|beach|marsh\w*|embankments?|canal|polder|"
+        r"tides?|erosion|pasture|levees?)\b|(?:walls?|embankments?|levees?)\W+(?:\w+\W+){0,6}?"
+        r"dykes?",
+        "homo": r"homo\W+(?:sapiens|erectus|habilis|ergaster|floresiensis|naledi|neanderthalensis|"
+        r"heidelbergensis|antecessor|rudolfensis|luzonensis|economicus|ludens|faber|novus|"
+        r"sovieticus|deus)|ecce\W+homo|genus\W+homo",
+        "you suck": r"suck\W+my\W+(?:thumb|teeth|cheeks?|lips|breath|straw)",
         "coon": r"coon\W*(?:hound|dog|skin|cat)",
         "boobs": r"booby\W*(?:trap|traps|trapped|prize|hatch)",
         "hell": r"hell'?s\W+kitchen",
