@@ -20,6 +20,7 @@ import importlib
 import json
 import platform
 import random
+import sys
 import sysconfig
 import time
 from collections import defaultdict
@@ -31,6 +32,10 @@ from agentguard.models.injection import (
     USER_INPUT_THRESHOLD,
     InjectionModel,
 )
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import Figure
 
 DEV = Path(__file__).resolve().parent.parent / "data" / "injection" / "dev.jsonl.gz"
 USER_POS, USER_NEG = {"direct", "plant"}, {"security", "prompt"}
@@ -57,7 +62,10 @@ def report(title: str, rows: list[dict], flag: str, threshold_note: str) -> None
         print(f"  {what} {kind:9s} {source:34s} {rate(flags)}")
 
 
-def main() -> None:
+def scored_rows() -> tuple[list[dict], list[dict]]:  # type: ignore[type-arg]
+    """The dev split scored by the model and the rules: (user-input rows, tool-result rows),
+    each row flagged ``m`` (model at its threshold for that origin), ``r`` (rules at
+    ``FLAG_THRESHOLD``) and ``both``."""
     with gzip.open(DEV, "rt", encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh]
     model = InjectionModel.load()
@@ -74,7 +82,63 @@ def main() -> None:
     for r in rows:
         r["r"] = r["rules"] >= FLAG_THRESHOLD
         r["both"] = r["m"] or r["r"]
-    print(f"data: {DEV.name} ({len(rows)} records, dev split only)")
+    return user, tool
+
+
+def _share(rows: list[dict], flag: str, kinds: set[str]) -> tuple[float, int, int]:  # type: ignore[type-arg]
+    hits = [r[flag] for r in rows if r["kind"] in kinds]
+    return (sum(hits) / max(len(hits), 1), sum(hits), len(hits))
+
+
+def figures() -> list[Figure]:
+    """The dev-split figures at the shipped thresholds, for ``bench/eval_detectors.py``."""
+    user, tool = scored_rows()
+    out = []
+    sources = sorted({r["source"] for r in user if r["kind"] in USER_POS})
+    negatives = sorted({r["source"] for r in user if r["kind"] == "security"})
+    data_user = (
+        f"data/injection/dev (held out by source): attacks from {', '.join(sources)} vs "
+        f"benign security-themed texts from {', '.join(negatives)}"
+    )
+    for flag, what in (
+        ("r", "rules only (the default: detectors.injection.model: results)"),
+        ("both", "rules + model (detectors.injection.model: all)"),
+    ):
+        tpr, tp, p = _share(user, flag, USER_POS)
+        fpr, fp, n = _share(user, flag, {"security"})
+        ofpr, ofp, on = _share(user, flag, {"prompt"})
+        out.append(
+            Figure(
+                "injection",
+                f"what agents are sent, {what}: documents flagged",
+                data_user,
+                f"TPR {tpr:.3f} ({tp}/{p}) at FPR {fpr:.3f} ({fp}/{n}); "
+                f"FPR on ordinary agent requests {ofpr:.3f} ({ofp}/{on})",
+                aim="TPR >= 0.90 at FPR <= 0.01",
+                met=tpr >= 0.90 and fpr <= 0.01,
+            )
+        )
+    docs = sorted({r["source"].removesuffix("+planted") for r in tool})
+    for flag, what in (("r", "rules only"), ("both", "rules + model (the default)")):
+        tpr, tp, p = _share(tool, flag, {"planted"})
+        fpr, fp, n = _share(tool, flag, {"doc"})
+        out.append(
+            Figure(
+                "injection",
+                f"tool results, {what}: documents flagged",
+                f"data/injection/dev (held out by source): documents from {', '.join(docs)}, "
+                "with an instruction planted vs clean",
+                f"TPR {tpr:.3f} ({tp}/{p}) at FPR {fpr:.3f} ({fp}/{n})",
+                aim="TPR >= 0.80 at FPR <= 0.02",
+                met=tpr >= 0.80 and fpr <= 0.02,
+            )
+        )
+    return out
+
+
+def main() -> None:
+    user, tool = scored_rows()
+    print(f"data: {DEV.name} ({len(user) + len(tool)} records, dev split only)")
     for flag, name in (("m", "model"), ("r", "rules"), ("both", "rules OR model")):
         for title, part, note in (
             ("user input", user, f"model >= {USER_INPUT_THRESHOLD}"),
@@ -105,7 +169,7 @@ def main() -> None:
             f" tool results vs clean docs: TPR@FPR=0.01 {tpr_at_fpr(tp, tn, 0.01):.3f}"
             f"  TPR@FPR=0.02 {tpr_at_fpr(tp, tn, 0.02):.3f}"
         )
-    speed(model)
+    speed(InjectionModel.load())
 
 
 def english_text(size: int) -> str:

@@ -29,6 +29,20 @@ DEV_SOURCES = {
     "owasp-llm-top10",
     "cpython-docs",
 }
+#: sources extracted but not trained on: adding them (2026-12-04) raised the out-of-source
+#: training figures (user-input TPR 0.50 -> 0.78) but lowered every dev figure (tool-result
+#: TPR 0.51 -> 0.45 at FPR 0.005 -> 0.03; FPR on OWASP LLM Top-10 text 0.02 -> 0.18): their
+#: attacks and hard negatives talk about injection more than they perform it. That was
+#: decided by looking at dev once; data/README.md says so.
+SET_ASIDE = {
+    "arcanum.jsonl.gz",
+    "greshake.jsonl.gz",
+    "jailbreak-llms.jsonl.gz",
+    "notinject.jsonl.gz",
+    "self-instruct.jsonl.gz",
+    "tasktracker.jsonl.gz",
+    "taubench.jsonl.gz",
+}
 PLANTED = "planted"
 _BOUNDARY = re.compile(r"\n|(?<=[.!?])\s+")
 
@@ -68,7 +82,8 @@ def plant(doc: dict[str, object], attack: str, rng: random.Random) -> dict[str, 
 
 
 def main() -> None:
-    rows = [r for path in sorted(SOURCES.glob("*.jsonl.gz")) for r in read_jsonl_gz(path)]
+    paths = [p for p in sorted(SOURCES.glob("*.jsonl.gz")) if p.name not in SET_ASIDE]
+    rows = [r for path in paths for r in read_jsonl_gz(path)]
     splits: dict[str, list[dict[str, object]]] = {"train": [], "dev": []}
     for r in rows:
         splits[split_of(r)].append(r)

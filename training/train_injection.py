@@ -2,7 +2,7 @@
 
     python training/train_injection.py        (or: make train-detectors)
 
-Reads only the train split. Everything chosen (window, C, the number of anchors, the two
+Reads only the train split. Everything chosen (window, C, the two
 thresholds) is chosen on out-of-source scores: each of the FOLDS source families is scored
 by a model fitted on the others, so most scores are ones a model gave to a source it never
 saw, which is what dev (held out by source) asks of it. The one security-themed source
@@ -41,10 +41,9 @@ from agentguard.models.injection import (  # noqa: E402
     window_starts,
 )
 
-# (window, stride, C, anchors) candidates; the first is the previous model's shape
-GRID = [(32, 8, 0.5, 300), (32, 8, 0.2, 300), (24, 6, 0.5, 300)]
-MAX_FEATURES = 60_000
-ANCHOR_MAX_BENIGN = 0.01
+# (window, stride, C) candidates; the first is the previous model's shape
+GRID = [(32, 8, 0.5), (32, 8, 0.2), (24, 6, 0.5)]
+MAX_FEATURES = 80_000
 QUANT = 32767
 USER_FPR, TOOL_FPR = 0.01, 0.02
 USER_POS = {"direct", "plant"}
@@ -104,37 +103,9 @@ def labelled_windows(r: Row, window: int, stride: int) -> list[tuple[list[str], 
     return out
 
 
-def choose_anchors(data: list[tuple[list[str], int]], k: int) -> set[str]:
-    """The ``k`` tokens whose share of positive windows most exceeds their share of negative
-    ones (among those at least twice as common there): frequent attack words, not rare ones.
-    Words in more than ANCHOR_MAX_BENIGN of benign windows are left out: every anchor in
-    the input costs a bigram look-up, so anchors must be rare in ordinary text."""
-    pos, neg = Counter(), Counter()  # type: ignore[var-annotated]
-    for toks, label in data:
-        (pos if label else neg).update(set(toks))
-    n_pos = sum(1 for _, label in data if label)
-    n_neg = len(data) - n_pos
-
-    def excess(t: str) -> float:
-        return pos[t] / n_pos - neg[t] / n_neg
-
-    ranked = sorted(
-        (
-            t
-            for t in pos
-            if pos[t] / n_pos > 2 * neg[t] / n_neg and neg[t] / n_neg <= ANCHOR_MAX_BENIGN
-        ),
-        key=lambda t: (-excess(t), t),
-    )
-    return set(ranked[:k])
-
-
-def fit(
-    rows: list[Row], window: int, stride: int, c: float, k: int
-) -> tuple[dict[str, float], float, set[str]]:
+def fit(rows: list[Row], window: int, stride: int, c: float) -> tuple[dict[str, float], float]:
     data = [w for r in rows for w in labelled_windows(r, window, stride)]
-    anchors = choose_anchors(data, k)
-    feats_of = [window_features(toks, 0, window, anchors) for toks, _ in data]
+    feats_of = [window_features(toks, 0, window) for toks, _ in data]
     df: Counter[str] = Counter()
     for feats in feats_of:
         df.update(set(feats))
@@ -154,13 +125,12 @@ def fit(
     clf.fit(x, y)
     names = sorted(vocab, key=vocab.__getitem__)
     weights = dict(zip(names, clf.coef_[0].tolist(), strict=True))
-    return weights, float(clf.intercept_[0]), anchors
+    return weights, float(clf.intercept_[0])
 
 
 def encode(
     weights: dict[str, float],
     bias: float,
-    anchors: set[str],
     shape: tuple[int, int],
     meta: dict[str, object],
 ) -> bytes:
@@ -173,7 +143,6 @@ def encode(
         "stride": shape[1],
         "bias": round(bias, 6),
         "scale": float(f"{scale:.9g}"),
-        "anchors": sorted(anchors),
         "unigrams": {f: q for f, q in sorted(quant.items()) if q and " " not in f},
         "bigrams": {f: q for f, q in sorted(quant.items()) if q and " " in f},
         "meta": meta,
@@ -192,13 +161,13 @@ def threshold(scores: list[float], fpr: float) -> float:
     return min(t, 1.0)
 
 
-def out_of_source(rows: list[Row], config: tuple[int, int, float, int]) -> dict[str, object]:
+def out_of_source(rows: list[Row], config: tuple[int, int, float]) -> dict[str, object]:
     """Score every row with a model that never saw its fold; thresholds and TPRs from those."""
-    window, stride, c, k = config
+    window, stride, c = config
     scores: list[float] = [0.0] * len(rows)
     for fold in FOLDS:
-        weights, bias, anchors = fit([r for r in rows if fold_of(r) != fold], window, stride, c, k)
-        model = InjectionModel.from_bytes(encode(weights, bias, anchors, (window, stride), {}))
+        weights, bias = fit([r for r in rows if fold_of(r) != fold], window, stride, c)
+        model = InjectionModel.from_bytes(encode(weights, bias, (window, stride), {}))
         for i, r in enumerate(rows):
             if fold_of(r) == fold:
                 scores[i] = model.score(str(r["text"]))
@@ -229,23 +198,23 @@ def main() -> None:
         res = out_of_source(rows, config)
         results.append((res["user_tpr"] + res["tool_tpr"], config, res))  # type: ignore[operator]
         print(
-            f"window/stride/C/anchors {config}: out-of-source user TPR {res['user_tpr']:.3f}"
+            f"window/stride/C {config}: out-of-source user TPR {res['user_tpr']:.3f}"
             f" at {res['user']} (ordinary prompts FPR {res['prompt_fpr']:.3f}),"
             f" tool TPR {res['tool_tpr']:.3f} at {res['tool']}"
         )
     _, config, res = max(results, key=lambda t: (t[0], [-x for x in t[1]]))  # type: ignore[operator]
-    window, stride, c, k = config
-    weights, bias, anchors = fit(rows, window, stride, c, k)
+    window, stride, c = config
+    weights, bias = fit(rows, window, stride, c)
     meta: dict[str, object] = {
         "user_input_threshold": res["user"],
         "tool_result_threshold": res["tool"],
         "trained_on": "data/injection/train*.jsonl.gz (settings and thresholds out of source)",
-        "config": {"window": window, "stride": stride, "C": c, "anchors": k},
+        "config": {"window": window, "stride": stride, "C": c},
         "rows": len(rows),
     }
-    blob = encode(weights, bias, anchors, (window, stride), meta)
+    blob = encode(weights, bias, (window, stride), meta)
     OUT.write_bytes(blob)
-    print(f"chose window/stride/C/anchors {config}")
+    print(f"chose window/stride/C {config}")
     print(f"user_input_threshold = {meta['user_input_threshold']}")
     print(f"tool_result_threshold = {meta['tool_result_threshold']}")
     print(f"wrote {OUT.relative_to(ROOT)} ({len(blob)} bytes)")

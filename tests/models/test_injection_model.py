@@ -58,12 +58,39 @@ def test_weights_ship_as_package_data() -> None:
     blob = resources.files("agentguard.models").joinpath(WEIGHTS_FILE).read_bytes()
     doc = json.loads(gzip.decompress(blob))
     assert doc["format"] == injection.FORMAT_VERSION
-    assert doc["unigrams"] and doc["bigrams"] and doc["anchors"]
+    assert doc["unigrams"] and doc["bigrams"]
     assert len(blob) < 5_000_000
 
 
-def test_every_bigram_holds_an_anchor(model: InjectionModel) -> None:
-    assert all(a in model.anchors or b in model.anchors for a, b in model.bigrams)
+@given(
+    st.lists(
+        st.sampled_from(["ignore", "previous", "instructions", "the", "invoice", "you"]),
+        max_size=90,
+    ),
+    st.integers(min_value=2, max_value=9),
+    st.integers(min_value=1, max_value=9),
+)
+def test_window_scores_are_the_sums_of_their_features_as_training_counts_them(
+    words: list[str], window: int, stride: int
+) -> None:
+    """The prefix-sum scoring agrees with summing each window's features one by one (every
+    bigram inside the window, none that crosses its first edge), whatever the shape."""
+    stride = min(stride, window)
+    unigrams = {"ignore": 0.5, "instructions": 0.25, "invoice": -0.75}
+    bigrams = {("ignore", "previous"): 1.5, ("previous", "instructions"): 1.0,
+               ("the", "invoice"): -0.5, ("you", "ignore"): 2.0}  # fmt: skip
+    named = {f"{a} {b}": v for (a, b), v in bigrams.items()}
+    toy = InjectionModel(unigrams, bigrams, -1.0, window, stride, {})
+    text = " ".join(words)
+    got = [s.score for s in toy.segments(text)]
+    expected = [
+        injection._sigmoid(
+            -1.0 + sum(unigrams.get(f, 0.0) + named.get(f, 0.0)
+                       for f in injection.window_features(words, a, window))
+        )
+        for a in window_starts(len(words), window, stride)
+    ] if words else []  # fmt: skip
+    assert got == pytest.approx(expected)
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=127)))

@@ -1,15 +1,14 @@
 """A small learned prompt-injection scorer that ships inside the wheel.
 
-The model is a logistic regression over lower-cased word unigrams and "anchored" bigrams
-(word pairs in which at least one word is an anchor: a word training found much more often
-in attacks than in benign text), scored over sliding windows of tokens: a planted sentence
-in a long email lands whole in some window, so the document score (the highest window) is
-not diluted by the benign rest.
+The model is a logistic regression over lower-cased word unigrams and bigrams (pairs of
+neighbouring words), scored over sliding windows of tokens: a planted sentence in a long
+email lands whole in some window, so the document score (the highest window) is not
+diluted by the benign rest.
 
-Scoring is pure Python and linear in the input, with no per-character Python loop: one
-``str.translate`` and ``split`` make the tokens, dict look-ups run through ``map`` at C
-speed, bigrams are looked up only where an anchor occurs (rare in benign text), and window
-sums are read off a prefix sum, so overlapping windows cost nothing extra. Character
+Scoring is pure Python and linear in the input, with no per-token Python loop: one
+``str.translate`` and ``split`` make the tokens, the unigram and bigram look-ups run
+through ``map`` and ``zip`` at C speed (a bigram key is the tuple of its two words), and
+window sums are read off a prefix sum, so overlapping windows cost nothing extra. Character
 offsets are computed only by ``segments``, and only up to the last window it returns.
 The weights come from ``training/train_injection.py`` on public data (see ``data/README.md``).
 
@@ -20,7 +19,6 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import math
@@ -33,13 +31,13 @@ from operator import add, sub
 from typing import Any, ClassVar
 
 WEIGHTS_FILE = "injection_weights.json.gz"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 # Chosen by training/train_injection.py on out-of-source scores of train (never on dev);
 # the weights file records the same values (tests/models checks they agree).
-USER_INPUT_THRESHOLD = 0.3383
+USER_INPUT_THRESHOLD = 0.2761
 """Flag user input at or above this score (chosen for FPR ≤ 0.01 on security-themed text)."""
-TOOL_RESULT_THRESHOLD = 0.9836
+TOOL_RESULT_THRESHOLD = 0.9697
 """Flag a tool result at or above this score (chosen for FPR ≤ 0.02 on clean documents)."""
 
 # A token is a maximal run of characters that are neither whitespace, nor ASCII
@@ -122,12 +120,11 @@ def window_starts(n_tokens: int, window: int, stride: int) -> list[int]:
     return starts
 
 
-def window_features(tokens: list[str], start: int, window: int, anchors: set[str]) -> list[str]:
+def window_features(tokens: list[str], start: int, window: int) -> list[str]:
     """The features of one window, as training counts them: its tokens, then each pair of
-    neighbours inside it that holds an anchor, written ``"first second"``."""
+    neighbours inside it, written ``"first second"``."""
     toks = tokens[start : start + window]
-    pairs = [f"{a} {b}" for a, b in pairwise(toks) if a in anchors or b in anchors]
-    return toks + pairs
+    return toks + [f"{a} {b}" for a, b in pairwise(toks)]
 
 
 @dataclass(frozen=True)
@@ -137,18 +134,6 @@ class Segment:
     start: int
     end: int
     score: float
-
-
-def _positions(flags: list[bool]) -> list[int]:
-    """Indices of the true flags, found by C scans (``list.index``): anchors are sparse."""
-    found: list[int] = []
-    if True in flags:
-        at = -1
-        with contextlib.suppress(ValueError):
-            while True:
-                at = flags.index(True, at + 1)
-                found.append(at)
-    return found
 
 
 def _sigmoid(x: float) -> float:
@@ -168,7 +153,6 @@ class InjectionModel:
         self,
         unigrams: dict[str, float],
         bigrams: dict[tuple[str, str], float],
-        anchors: set[str],
         bias: float,
         window: int,
         stride: int,
@@ -176,12 +160,8 @@ class InjectionModel:
     ) -> None:
         if window < 2 or not 1 <= stride <= window:
             raise ValueError("window must be at least 2 and stride in 1..window")
-        if any(a not in anchors and b not in anchors for a, b in bigrams):
-            raise ValueError("every bigram must hold an anchor")
         self.unigrams = unigrams
         self.bigrams = bigrams
-        self.anchors = frozenset(anchors)
-        self._anchor_flag = dict.fromkeys(anchors, 1)
         self.bias = bias
         self.window = window
         self.stride = stride
@@ -204,7 +184,6 @@ class InjectionModel:
         return cls(
             unigrams,
             bigrams,
-            set(doc["anchors"]),
             float(doc["bias"]),
             int(doc["window"]),
             int(doc["stride"]),
@@ -229,21 +208,11 @@ class InjectionModel:
         self.last_tokens = n
         if n == 0:
             return [], []
-        # weight of token i: its unigram, plus the anchored bigram ending at i (if any)
+        # weight of token i: its unigram, plus the bigram that ends on it
         weights = list(map(self.unigrams.get, tokens, repeat(0.0)))
-        ending: dict[int, float] = {}
-        anchors = _positions(list(map(self.anchors.__contains__, tokens)))
-        if anchors:  # sparse in ordinary text: the pairs that hold one end here
-            firsts = sorted({*anchors, *(i - 1 for i in anchors)} - {-1, n - 1})
-            pairs = zip(
-                map(tokens.__getitem__, firsts),
-                map(tokens.__getitem__, map(add, firsts, repeat(1))),
-                strict=True,
-            )
-            for i, v in zip(firsts, map(self.bigrams.get, pairs, repeat(0.0)), strict=True):
-                if v:
-                    weights[i + 1] += v
-                    ending[i + 1] = v
+        pairs = list(map(self.bigrams.get, pairwise(tokens), repeat(0.0)))
+        if pairs:
+            weights[1:] = map(add, islice(weights, 1, None), pairs)
         w, stride = self.window, self.stride
         if n <= w:
             return [sum(weights)], [0]
@@ -253,12 +222,9 @@ class InjectionModel:
         sums = list(
             map(sub, map(cumulative.__getitem__, ends), map(cumulative.__getitem__, starts))
         )
-        # a window does not hold the bigram that ends on its first token
-        for i, v in ending.items():
-            if i % stride == 0 and i // stride < len(starts) and starts[i // stride] == i:
-                sums[i // stride] -= v
-            if i == starts[-1] and i % stride:
-                sums[-1] -= v
+        # a window does not hold the bigram that ends on its first token (pair ``a - 1``)
+        before = list(map(pairs.__getitem__, map(sub, islice(starts, 1, None), repeat(1))))
+        sums[1:] = map(sub, islice(sums, 1, None), before)
         return sums, starts
 
     def score(self, text: str) -> float:
