@@ -702,6 +702,7 @@ CLOSED_GAPS = {
         "password with an equals sign after a colon",
         "password after --password",
         "password glued to -p",
+        "token glued to a word by an invisible character",
     )
 }
 DETECTOR_GAPS = {case: shape for case, shape in _SHAPES.items() if case not in CLOSED_GAPS}

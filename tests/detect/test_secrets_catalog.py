@@ -161,3 +161,23 @@ def test_url_password_starting_with_an_escape_or_a_dollar_is_reported(prefix: st
 )
 def test_catalog_look_alikes_are_not_reported(text: str) -> None:
     assert [f for f in DETECTOR.detect(text) if f.score >= 0.5] == []
+
+
+@pytest.mark.parametrize("before", ["my token", "my_token", "Authorization: Bearer"])
+def test_a_vendor_token_glued_to_the_word_before_it_is_found(before: str) -> None:
+    """Removing an invisible character (``token\\u200bghp_…``) glues the token to a word."""
+    token = "ghp_" + "9NomBbjl2y4y5qtO2o" + "SoJGr297EYx8ZXnd1m"
+    text = f"{before}{token} rest"
+    found = [(text[f.start : f.end], f.score) for f in SecretsDetector().detect(text)]
+    assert [value for value, score in found if score >= 0.5] == [token]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" + "A" * 40 + "ghp_" + "9NomBbjl2y4y5qtO2oSoJGr297EYx8ZXnd1m",  # inside a blob
+        "data:" + "QUJD" * 20 + "ghp_" + "9NomBbjl2y4y5qtO2oSoJGr297EYx8ZXnd1m",
+    ],
+)
+def test_a_prefix_inside_a_long_run_is_not_a_glued_token(text: str) -> None:
+    assert SecretsDetector(min_score=0.5).detect(text) == []

@@ -342,6 +342,25 @@ def _occurrences(text: str, literal: str) -> list[int]:
 PROBES = frozenset({*_RULES_OF, _DISCORD_PROBE, _TELEGRAM_PROBE})
 
 
+#: a vendor prefix with a separator in it (``ghp_``, ``sk_live_``, ``xoxb-``, ``glpat-``)
+_SEPARATED_PREFIX = re.compile(r"[A-Za-z0-9]{2,12}[_\-]")
+#: the word a glued token may follow: a short word or name (not a long blob)
+_GLUED_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,19}")
+
+
+def _glued_to_a_word(text: str, start: int) -> bool:
+    """A token glued to the word before it (``my token\u200bghp_…`` once the invisible
+    character is removed): accepted when its prefix carries a separator, so it cannot be
+    the tail of an ordinary word, and what it is glued to is a short word, not a long
+    identifier or an encoded blob that happens to contain the prefix."""
+    if _SEPARATED_PREFIX.match(text, start) is None:
+        return False
+    lo = start
+    while lo > 0 and start - lo <= 21 and (text[lo - 1].isalnum() or text[lo - 1] in "_-+/="):
+        lo -= 1
+    return _GLUED_WORD.fullmatch(text, lo, start) is not None
+
+
 def scan_vendor(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, int]]:
     """``(start, end, score, subtype, priority)`` of every vendor-format credential: priority
     0 for the formats themselves, 1 for an AWS secret key found next to an access key."""
@@ -362,7 +381,8 @@ def scan_vendor(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, 
         )
         for m in tries:
             start, end = m.span(rule.group)
-            if rule.bounded and not boundary_before(text, m.start()):
+            glued = rule.bounded and not boundary_before(text, m.start())
+            if glued and not _glued_to_a_word(text, m.start()):
                 continue
             score, subtype = rule.score, rule.subtype
             if rule.check is not None:
@@ -370,6 +390,8 @@ def scan_vendor(prepared: PreparedText) -> Iterator[tuple[int, int, float, str, 
                 if checked is None:
                     continue
                 score, subtype = checked
+            if glued:
+                score -= 0.15
             yield start, end, capped_score(text[start:end], score, cased=True), subtype, 0
             if subtype == "aws_access_key" and score > 0.5:
                 for s, e, sc, st in _aws_secret_near(text, start, end):
