@@ -58,11 +58,13 @@ bench-linear: $(STAMP)
 bench-gateway: $(STAMP)
 	$(BIN)/python bench/bench_gateway.py
 
-# rebuild data/injection/{train,dev} from its sources and the shipped weights from train
+# rebuild data/injection/{train,dev} from its sources and the shipped weights from train;
+# the PERSON tagger's weights from data/person (its data: training/build_person_data.py)
 train-detectors: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[train]'
 	$(BIN)/python training/build_injection_data.py
 	$(BIN)/python training/train_injection.py
+	$(BIN)/python training/train_person.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -33,8 +33,9 @@ Types (``Finding.type``) and how they are found (``Finding.subtype`` in brackets
 * ``ADDRESS`` [``street``, ``uk_postcode``, ``po_box``] — house number + street name + suffix
   (Street/St/Avenue/Rd/Lane …) with optional unit, city, state + ZIP or UK postcode; UK
   postcodes alone (known area codes); PO boxes.
-* ``PERSON`` — see :mod:`agentguard.detect.pii.names` (cues and a built-in first-name list;
-  no model, no network).
+* ``PERSON`` [``learned`` when only the tagger found it] — see
+  :mod:`agentguard.detect.pii.names` (cues, a built-in first-name list, and the small
+  learned tagger of :mod:`agentguard.models.person` shipped in the wheel; no network).
 
 Scores are in [0, 1]: the validator sets a base, context words ("card", "IBAN", "call" …)
 raise it, negative context ("order", "invoice" …) lowers it. Well-known test/example values
@@ -71,7 +72,7 @@ from agentguard.detect.pii.common import (
 )
 from agentguard.detect.pii.ids import scan_iban, scan_national_ids, scan_ssn
 from agentguard.detect.pii.names import PROBES as _NAME_PROBES
-from agentguard.detect.pii.names import scan_person
+from agentguard.detect.pii.names import learned_person, scan_person
 from agentguard.detect.pii.phone import COMMON_PHONE_REGIONS, DEFAULT_PHONE_REGIONS, scan_phone
 from agentguard.detect.pii.text import scan_address, scan_dob
 from agentguard.detect.prepass import PreparedText, prepare, search_at
@@ -354,8 +355,14 @@ class PIIDetector:
     def detect_prepared(self, prepared: PreparedText) -> list[Finding]:
         """:meth:`detect` on a text prepared once for several families."""
         text = prepared.text
-        if not text or not prepared.any_fires(_PROBES):
+        if not text:
             return []
+        if not prepared.any_fires(_PROBES):
+            # no rule can fire, but the learned PERSON tagger reads capitalised words (which
+            # no probe marks): only a text without upper case (its own case fold) is done
+            if "PERSON" not in self.types or prepared.low == text:
+                return []
+            return self._findings(learned_person(text))
         starts = prepared.starts(ISLAND_PROBE)
         islands = find_islands(text) if starts is None else islands_at(text, starts)
         # most islands are one to three characters ("0", "x[2]"): only IBAN and ADDRESS
@@ -369,6 +376,9 @@ class PIIDetector:
             )
             free = [span for span in wide if not _covered(claimed, span)]
             hits.extend(scan_phone(text, free, self.region, self.phone_regions))
+        return self._findings(hits)
+
+    def _findings(self, hits: list[Hit]) -> list[Finding]:
         kept = _resolve(h for h in hits if h.score >= self.min_score)
         return [Finding(h.type, h.start, h.end, h.score, self.name, h.subtype) for h in kept]
 

@@ -1,4 +1,4 @@
-"""PERSON: names where the context makes them likely. No model, no network.
+"""PERSON: names where the context makes them likely, and names a small learned tagger finds.
 
 Two rules:
 
@@ -8,6 +8,13 @@ Two rules:
 * a first name from the built-in list below followed by a capitalised surname (optionally
   a middle initial) — score 0.65, 0.8 with a cue. First names that are also common words
   (Will, May, Grace, Mark …) are left out of the list, so they need a cue.
+
+And the learned tagger (:mod:`agentguard.models.person`, shipped in the wheel, pure
+Python): each run of capitalised words is a candidate, each word gets a probability, and
+neighbouring words at or above the model's threshold form a name, reported with subtype
+``learned`` and a score from 0.5 (probability at the threshold) to 0.95 (probability 1),
+so the default ``min_score`` 0.3 and a 0.5 cut-off keep the same findings. A rule's name
+and an overlapping learned one become one finding: the rule's, with the higher score.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import re
 from agentguard.detect import prepass
 from agentguard.detect.pii.common import Hit, Span, word_set
 from agentguard.detect.prepass import WS, Pattern, PreparedText, matches_at
+from agentguard.models.person import PersonModel
 
 FIRST_NAMES: frozenset[str] = word_set("""
     Aaron Abdul Abigail Adam Adrian Ahmed Aisha Alan Albert Alejandro Alex Alexander Alexandra
@@ -194,7 +202,24 @@ def scan_person(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
         span = _cued_name(text, m.end(), "name")
         if span is not None:
             hits.append(Hit("PERSON", span[0], span[1], 0.8))
+    hits.extend(learned_person(text))
     return _merge(hits)
+
+
+#: the score of a learned name whose probability is at the model's threshold, and of one
+#: whose probability is 1
+LEARNED_SCORES = (0.5, 0.95)
+
+
+def learned_person(text: str) -> list[Hit]:
+    """PERSON hits of the learned tagger, subtype ``learned`` (see the module docstring)."""
+    model = PersonModel.load()
+    low, high = LEARNED_SCORES
+    t = model.threshold
+    return [
+        Hit("PERSON", s, e, round(low + (high - low) * (p - t) / (1.0 - t), 4), "learned")
+        for s, e, p in model.names(text)
+    ]
 
 
 _STREET_BEFORE_RE = re.compile(r"[0-9]+[A-Za-z]?(?:[ \t]+[A-Z][a-z]+){1,3}[ \t]+\Z")
@@ -211,7 +236,11 @@ def _merge(hits: list[Hit]) -> list[Hit]:
     for hit in hits:
         if out and hit.start < out[-1].end:
             prev = out[-1]
-            out[-1] = prev._replace(end=max(prev.end, hit.end), score=max(prev.score, hit.score))
+            out[-1] = prev._replace(
+                end=max(prev.end, hit.end),
+                score=max(prev.score, hit.score),
+                subtype=prev.subtype and hit.subtype,  # a rule's finding is a rule's
+            )
         else:
             out.append(hit)
     return out
