@@ -234,12 +234,13 @@ def test_detector_satisfies_the_protocol_and_can_be_restricted_to_some_types() -
 
 
 def test_phone_regions_are_configurable() -> None:
-    text = "Ring me on 07911 123456 tomorrow."
+    # no phone word before it and no trunk 0: only the configured regions read it
+    text = "Mine is 612 34 56 78 now."
     assert "PHONE" not in types_in(text, PIIDetector(phone_regions=["US"]))
-    assert found(text, PIIDetector(region="GB")) == [("PHONE", "07911 123456")]
-    assert "PHONE" not in types_in(text)  # the default reads national numbers as US only
+    assert found(text, PIIDetector(region="ES")) == [("PHONE", "612 34 56 78")]
+    assert "PHONE" not in types_in(text)  # the default reads such numbers as US only
     common = PIIDetector(phone_regions=COMMON_PHONE_REGIONS)
-    assert found(text, common) == [("PHONE", "07911 123456")]  # GB is one of them
+    assert found(text, common) == [("PHONE", "612 34 56 78")]  # ES is one of them
 
 
 def test_bad_configuration_is_refused() -> None:
@@ -393,3 +394,24 @@ def test_f1_per_type_on_the_eval_set_meets_its_floor() -> None:
         f1[kind] = 2 * precision * recall / total if total else 0.0
     below = {k: round(v, 3) for k, v in f1.items() if v < F1_FLOOR[k]}
     assert not below, f"F1 below the floor: {below} (all: {f1})"
+
+
+def test_a_card_number_in_a_csv_field_is_found_but_not_inside_a_list_of_numbers() -> None:
+    card = "4060" + "4969" + "8552" + "0310"  # Luhn-valid, built here
+    assert found(
+        f"name,card,expiry\nAna Lopez,{card},12/27", PIIDetector(types=["CREDIT_CARD"])
+    ) == [("CREDIT_CARD", card)]
+    assert found(f"12,{card},13", PIIDetector(types=["CREDIT_CARD"])) == []
+    assert found("1,234,567,890,123,456", PIIDetector(types=["CREDIT_CARD"])) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("write to josé.ruiz@bücher.de today", "josé.ruiz@bücher.de"),
+        ("почта: иван@пример.рф", "иван@пример.рф"),
+        ("contact 用户@例子.中国 please", "用户@例子.中国"),
+    ],
+)
+def test_internationalised_email_addresses_are_found(text: str, address: str) -> None:
+    assert found(text, PIIDetector(types=["EMAIL"])) == [("EMAIL", address)]

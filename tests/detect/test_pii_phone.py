@@ -83,3 +83,72 @@ def test_a_number_of_the_home_region_scores_higher_than_one_another_region_accep
     home = PIIDetector(region="DE", min_score=0.0).detect("see 030 12345678 today")
     away = EVERYTHING.detect("see 030 12345678 today")
     assert home[0].score > away[0].score
+
+
+# ---------------------------------------------------------------- national formats by default
+DEFAULT = PIIDetector()
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "region"),
+    [
+        ("Consulta externa. Tel.: 954 21 33 60 E-mail: consulta@hospital.es", "954 21 33 60", "es"),
+        ("Servicio de Cardiología Tfno: 981176000", "981176000", "es"),
+        ("Teléfono: 922 67 80 00. Correo: x@y.es", "922 67 80 00", "es"),
+        ("Fax: 944 00 70 11.", "944 00 70 11", "es"),
+        ("Móvil 678 123 904 (tardes)", "678 123 904", "es"),
+        ("Tél. 04 91 38 00 00 (standard)", "04 91 38 00 00", "fr"),
+        ("Handy: 0171 2345678", "0171 2345678", "de"),
+        ("Ring the shop on 0131 332 2244 today", "0131 332 2244", "gb"),
+        ("Kontor 08-519 515 00 vardagar", "08-519 515 00", "se"),
+        ("Bureau 03 88 25 90 90, lundi", "03 88 25 90 90", "fr"),
+        ("Praxis (06221) 567431 montags", "(06221) 567431", "de"),
+    ],
+)
+def test_national_numbers_are_read_after_a_phone_word_or_with_a_trunk_zero(
+    text: str, value: str, region: str
+) -> None:
+    got = dict(phones(text, DEFAULT))
+    assert value in got
+    assert got[value] == region or value.startswith("0")  # "0…" numbers fit several plans
+
+
+def test_every_number_of_a_list_after_one_phone_word_is_read() -> None:
+    text = "Telfs.: 918 82 38 84 / 619128686 y 918823985. Fax 918823990"
+    got = [value for value, _ in phones(text, DEFAULT)]
+    assert got == ["918 82 38 84", "619128686", "918823985", "918823990"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NºCol: 28 28 41522. Historia clínica 20110 45093.",
+        "Apartado de Correos 20134 48080 Bilbao.",
+        "Lote 051207-2231 caducado el 12.06.2024.",
+        "Totals: 0 0 0 0 0 0 0 and 0.5 0.5 0.5 0.5",
+        "Registered under 01 23 45 67 in the ledger.",
+        "Versions 2024 10 31 and 3.12.1 shipped; price 1 299 000 EUR.",
+        "Art. 5, 3 of 2019 12 31",
+        "Flights to Tel Aviv 2024 12 31 were full.",
+    ],
+)
+def test_record_numbers_postcodes_and_counts_are_not_phones(text: str) -> None:
+    assert phones(text, DEFAULT) == []
+
+
+def test_an_ssn_shape_after_a_country_code_is_a_phone_number() -> None:
+    for text in ("+992 372 12 3456", "Call +672 10 6609 now"):
+        found = [(f.type, text[f.start : f.end]) for f in DEFAULT.detect(text)]
+        assert [t for t, _ in found] == ["PHONE"], found
+        assert found[0][1].startswith("+")
+
+
+def test_phone_words_in_prose_do_not_turn_numbers_into_phones() -> None:
+    assert phones("The cell count was 4 500 000 per ml", DEFAULT) == []
+    assert phones("We call version 120 0 6099 109 stable", DEFAULT) == []
+
+
+def test_pathological_number_runs_finish() -> None:
+    # no timing assertion: they must simply return
+    for text in ("Tel.: " + "9 " * 400_000, "0" + " 0" * 300_000, "Fax: 1 / " * 100_000):
+        DEFAULT.detect(text)

@@ -120,17 +120,17 @@ def test_mistakes_are_refused_with_position(section: str, needle: str, expected:
 
 def test_pii_settings_choose_the_phone_regions_of_the_built_in_detector() -> None:
     section = """
-    pii: {region: gb, phone_regions: [de, FR]}
+    pii: {region: gb, phone_regions: [es, FR]}
     rules:
       - {scan: outbound, detectors: [pii], types: [PHONE], action: block}
     """
     loaded = parse_policy(BASE + textwrap.indent(textwrap.dedent(section), "  "))
     pii = loaded.detectors["pii"]
-    assert (pii.region, pii.phone_regions) == ("GB", ("DE", "FR"))  # type: ignore[attr-defined]
-    # a German national number counts only because DE is listed
-    text = "Ruf mich an: 030 23125000"
+    assert (pii.region, pii.phone_regions) == ("GB", ("ES", "FR"))  # type: ignore[attr-defined]
+    # a Spanish national number, with no phone word or trunk 0, counts only because ES is listed
+    text = "Mine is 612 34 56 78 now."
     assert [text[f.start : f.end] for f in pii.detect(text) if f.type == "PHONE"] == [
-        "030 23125000"
+        "612 34 56 78"
     ]
     default = parse_policy(
         BASE + "  rules:\n    - {scan: outbound, detectors: [pii], action: block}\n"

@@ -11,28 +11,37 @@ weaker findings; ``types`` restricts the search to some of :data:`PII_TYPES`.
 
 Types (``Finding.type``) and how they are found (``Finding.subtype`` in brackets):
 
-* ``EMAIL`` — ``local@domain.tld`` around each ``@`` (``icon@2x.png`` is skipped).
+* ``EMAIL`` — ``local@domain.tld`` around each ``@``, letters of any script included
+  (``josé@bücher.de``); ``icon@2x.png`` is skipped.
 * ``PHONE`` [the number's region, e.g. ``us``, ``gb``] — ``phonenumbers.PhoneNumberMatcher``
   (leniency VALID, ``region`` then ``phone_regions``), run only on windows around numeric
   islands holding >= 7 digits that no stronger type already claimed (see
-  :mod:`agentguard.detect.pii.phone`). An unformatted digit run without a context word
-  ("call", "phone", "mobile" …) scores 0.25; "order", "ticket", "invoice" … lower the score.
-* ``CREDIT_CARD`` [brand] — 13–19 digits, contiguous or grouped by spaces/dashes, Luhn-valid;
+  :mod:`agentguard.detect.pii.phone`). Right after a phone word ("Tel.", "Tfno", "Handy" …)
+  a national number is also read in ``CUE_PHONE_REGIONS``, and a formatted trunk-0 number
+  in ``TRUNK_PHONE_REGIONS`` when its grouping is that country's own. An unformatted digit
+  run without a context word ("call", "phone", "mobile" …) scores 0.25; "order",
+  "ticket", "invoice" … lower the score.
+* ``CREDIT_CARD`` [brand] — 13–19 digits, contiguous (a CSV field included) or grouped by
+  spaces/dashes, Luhn-valid (a valid French NIR is not a card);
   a known IIN (brand prefix + length) raises the score; ISBN-13s and one-digit runs are not
   cards; "order"/"invoice"/"tracking" nearby lowers it.
 * ``IBAN`` [country] — ``stdnum.iban`` (country format + mod-97).
 * ``US_SSN`` — ``AAA-GG-SSSS`` / ``AAA GG SSSS`` with the area/group/serial rules (no 000,
   666, 9xx, 00, 0000); a bare 9-digit run only next to "SSN"/"social security".
-* ``NATIONAL_ID`` [``es_dni``, ``es_nie``, ``it_codice_fiscale``, ``fr_nir``, ``de_idnr``,
-  ``nl_bsn``, ``uk_nino``] — stdnum checksums (``de_idnr`` and ``nl_bsn`` also need a context
-  word); ``uk_nino`` uses the HMRC prefix rules, as stdnum has no NINO module.
+* ``NATIONAL_ID`` [``es_dni``, ``es_nie``, ``es_nass``, ``it_codice_fiscale``, ``fr_nir``,
+  ``de_idnr``, ``nl_bsn``, ``se_personnummer``, ``uk_nino``] — stdnum checksums (``de_idnr``
+  and ``nl_bsn`` also need a context word); ``uk_nino`` uses the HMRC prefix rules and
+  ``es_nass`` its mod-97 check (see :mod:`agentguard.detect.pii.ids`), as stdnum has neither.
 * ``IP_ADDRESS`` [``v4``, ``v6``] — validated by ``ipaddress``. Version strings
   (``version 1.2.3.4``, ``v1.2.3.4``, ``1.2.3.4-beta``, "upgraded to 3.2.1.0") score 0.1.
 * ``DATE_OF_BIRTH`` — a valid date (1900 to this year) with a birth cue ("born", "DOB",
   "date of birth", "birthday" …) up to 48 chars before it or 32 after it.
-* ``ADDRESS`` [``street``, ``uk_postcode``, ``po_box``] — house number + street name + suffix
-  (Street/St/Avenue/Rd/Lane …) with optional unit, city, state + ZIP or UK postcode; UK
-  postcodes alone (known area codes); PO boxes.
+* ``ADDRESS`` [``street``, ``uk_postcode``, ``po_box``, ``labelled``, ``rural_route``] —
+  house number + street name + suffix (Street/St/Avenue/Rd/Lane …) with optional unit,
+  city, state + ZIP or UK postcode; US highways, routes, grid and suffix-less addresses
+  ending in ", City, ST ZIP"; continental forms (``C/ …, 3``, ``33, rue …``, ``…straße 5``)
+  and compound street names; the line after an address label (``Dirección:``); UK
+  postcodes alone (known area codes); PO boxes (see :mod:`agentguard.detect.pii.address`).
 * ``PERSON`` [``learned`` when only the tagger found it] — see
   :mod:`agentguard.detect.pii.names` (cues, a built-in first-name list, and the small
   learned tagger of :mod:`agentguard.models.person` shipped in the wheel; no network).
@@ -70,7 +79,7 @@ from agentguard.detect.pii.common import (
     word_set,
     words_re,
 )
-from agentguard.detect.pii.ids import scan_iban, scan_national_ids, scan_ssn
+from agentguard.detect.pii.ids import fr_nir_valid, scan_iban, scan_national_ids, scan_ssn
 from agentguard.detect.pii.names import PROBES as _NAME_PROBES
 from agentguard.detect.pii.names import learned_person, scan_person
 from agentguard.detect.pii.phone import COMMON_PHONE_REGIONS, DEFAULT_PHONE_REGIONS, scan_phone
@@ -93,10 +102,18 @@ _PRIORITY = {
 
 # ---------------------------------------------------------------- EMAIL
 _LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
-_DOMAIN_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b")
+#: labels of letters and digits in any script (``bücher.de``, RFC 6531 addresses), hyphens
+#: inside; the last label (the TLD) letters only
+_DOMAIN_RE = re.compile(r"(?:[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?\.)+[^\W\d_]{2,24}\b")
 _FILE_EXT = word_set("png jpg jpeg gif svg webp ico bmp js css py txt md pdf")
 _EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net", ".example", ".test", ".invalid")
 _AT = prepass.literal("@")
+
+
+def _local_char(ch: str) -> bool:
+    """A character of an address's local part: ASCII ones, and letters or digits of any
+    script (``josé``; internationalised addresses, RFC 6531)."""
+    return ch in _LOCAL_CHARS or (ch > "\x7f" and ch.isalnum())
 
 
 def _scan_email(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
@@ -104,7 +121,7 @@ def _scan_email(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
     hits: list[Hit] = []
     for at in prepared.positions(_AT):
         start = at
-        while start > 0 and at - start < 64 and text[start - 1] in _LOCAL_CHARS:
+        while start > 0 and at - start < 64 and _local_char(text[start - 1]):
             start -= 1
         while start < at and text[start] in ".-":
             start += 1
@@ -118,9 +135,11 @@ def _scan_email(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
 
 
 # ---------------------------------------------------------------- CREDIT_CARD
+#: a run of 13-19 digits may touch commas (a CSV field: no thousands grouping or plausible
+#: decimal has that many digits in a row); grouped forms may not (``1,234 5678 …``)
 _CARD_RE = re.compile(
-    r"(?<![0-9.,/-])(?:[0-9]{13,19}"
-    r"|[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}(?:\1[0-9]{1,3})?"
+    r"(?<![0-9./-])(?<![0-9],)[0-9]{13,19}(?![0-9]|[./-][0-9])"
+    r"|(?<![0-9.,/-])(?:[0-9]{4}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{1,7}(?:\1[0-9]{1,3})?"
     r"|[0-9]{4}([ -])[0-9]{6}\2[0-9]{4,5})(?![0-9]|[.,/-][0-9])"
 )
 _CARD_CTX = words_re(
@@ -203,6 +222,8 @@ def _card_hit(text: str, m: re.Match[str]) -> Hit | None:
         return None
     end = start + len(value)
     brand = _card_brand(number)
+    if brand is None and fr_nir_valid(number):
+        return None  # a French NIR (15 digits, mod 97) that happens to pass Luhn
     score = (0.75 if brand else 0.5) + (0.1 if not value.isdigit() else 0.0)
     if near(_CARD_CTX, text, start, end, 48, 24):
         score += 0.15

@@ -1,8 +1,9 @@
 """Checksum-validated identifiers: IBAN, US_SSN and NATIONAL_ID (see ``pii`` for the list).
 
 Every candidate must pass its ``python-stdnum`` validator (UK NINO: the HMRC prefix rules,
-which stdnum does not ship). Bare digit runs that are too ambiguous on their own (9-digit
-SSN/BSN, 11-digit German tax id) need a context word nearby.
+and the Spanish social-security number: the Seguridad Social's mod-97 check, neither of
+which stdnum ships). Bare digit runs that are too ambiguous on their own (9-digit SSN/BSN,
+11-digit German tax id) need a context word nearby.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from stdnum.es import nie as _es_nie
 from stdnum.fr import nir as _fr_nir
 from stdnum.it import codicefiscale as _it_cf
 from stdnum.nl import bsn as _nl_bsn
+from stdnum.se import personnummer as _se_pnr
 from stdnum.us import ssn as _us_ssn
 
 from agentguard.detect.pii.common import (
@@ -106,9 +108,15 @@ def scan_ssn(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
     return hits
 
 
+#: "+992 372 12 3456", "+672 10 6609": an SSN shape right after a country code is a phone
+_AFTER_COUNTRY_CODE = re.compile(r"\+(?:[0-9]{1,4}[ .-]?)?\Z")
+
+
 def _ssn_hit(text: str, m: re.Match[str]) -> Hit | None:
     area, sep, group, serial = m.groups()
     if not _ssn_rules_ok(area, group, serial):
+        return None
+    if _AFTER_COUNTRY_CODE.search(text, max(0, m.start() - 6), m.start()) is not None:
         return None
     start, end = m.span()
     compact = area + group + serial
@@ -153,6 +161,19 @@ _IT_CF_RE = re.compile(
     r"[0-9LMNPQRSTUV]{3}[A-Z](?![A-Za-z0-9])"
 )
 _NL_BSN_RE = re.compile(r"(?<![0-9-])(?:[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})(?![0-9])")
+_SE_PNR_RE = re.compile(r"(?<![0-9+-])(?:19|20)?[0-9]{6}[-+][0-9]{4}(?![0-9]|-[0-9])")
+_SE_PNR_BARE_RE = re.compile(r"(?<![0-9+-])(?:(?:19|20)[0-9]{10}|[0-9]{10})(?![0-9]|-[0-9])")
+_SE_CTX = words_re("personnummer", "personnr", "pnr", "person number", "samordningsnummer")
+# Spanish social-security number (NASS, "número de afiliación"): a 2-digit province, an
+# 8-digit serial and 2 check digits. The check digits are the number mod 97, where the
+# number is province * 10**8 + serial, or province * 10**7 + serial when the serial is
+# below 10,000,000 (Tesorería General de la Seguridad Social; stdnum has no module for it)
+_ES_NASS_RE = re.compile(r"(?<![0-9])[0-9]{2}([ /-]?)[0-9]{7,8}(?:\1[0-9]{2})?(?![0-9]|[ /-][0-9])")
+#: the label a NASS is written after ("NASS: 28 12345678 40", "Nº de afiliación: …")
+_ES_NASS_LABEL = re.compile(
+    r"(?i:\bn\.?\s?a\.?\s?s\.?\s?s\b\.?|\bn\.?s\.?s\b\.?|afiliaci[oó]n|seguridad\s+social"
+    r"|\bss\s?n[ºo°]\.?|\bn[ºo°]\.?\s*(?:de\s+)?(?:la\s+)?s\.\s?s\.)[\s:.#º°-]*\Z"
+)
 _ID_EXAMPLES = frozenset({"AB123456C", "RSSMRA85T10A562S", "12345678Z", "111222333", "123456782"})
 
 
@@ -164,6 +185,50 @@ def _id_hit(
     if compact in _ID_EXAMPLES:
         score = EXAMPLE_SCORE
     return Hit("NATIONAL_ID", start, end, clamp(score), subtype)
+
+
+def es_nass_valid(number: str) -> bool:
+    """The mod-97 check of a Spanish social-security number (12 digits)."""
+    if len(number) != 12 or not number.isdigit():
+        return False
+    province, serial, check = int(number[:2]), int(number[2:10]), int(number[10:])
+    base = province * 10**7 + serial if serial < 10**7 else int(number[:10])
+    return base % 97 == check
+
+
+def fr_nir_valid(number: str) -> bool:
+    """Whether ``number`` is a valid French NIR (for the card scanner: a 15-digit NIR can
+    pass the Luhn check too)."""
+    return len(number) == 15 and bool(_fr_nir.is_valid(number))
+
+
+def _nass_hits(text: str, s: int, e: int) -> list[Hit]:
+    hits: list[Hit] = []
+    for m in _ES_NASS_RE.finditer(text, s, min(len(text), e + 2)):
+        start, end = m.span()
+        compact = digits_of(m.group())
+        labelled = _ES_NASS_LABEL.search(text, max(0, start - 32), start) is not None
+        if len(compact) == 12 and es_nass_valid(compact) and (labelled or m.group(1)):
+            hits.append(_id_hit(text, start, end, "es_nass", 0.75 + 0.2 * labelled, None))
+        elif labelled:
+            # after its label, a number of this shape is the NASS even with a wrong check
+            # (records keep mistyped and made-up numbers): still personal data
+            hits.append(_id_hit(text, start, end, "es_nass", 0.6, None))
+    return hits
+
+
+def _se_pnr_hits(text: str, s: int, e: int) -> list[Hit]:
+    hits: list[Hit] = []
+    end_at = min(len(text), e + 2)
+    for m in _SE_PNR_RE.finditer(text, s, end_at):
+        if _se_pnr.is_valid(m.group()):
+            hits.append(_id_hit(text, *m.span(), "se_personnummer", 0.7, _SE_CTX))
+    if not hits:  # without its dash only next to "personnummer"
+        for m in _SE_PNR_BARE_RE.finditer(text, s, end_at):
+            start, end = m.span()
+            if near(_SE_CTX, text, start, end) and _se_pnr.is_valid(m.group()):
+                hits.append(_id_hit(text, start, end, "se_personnummer", 0.75, None))
+    return hits
 
 
 def scan_national_ids(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
@@ -188,7 +253,11 @@ def scan_national_ids(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
                 if (_es_nie if nie else _es_dni).is_valid(value):
                     sub = "es_nie" if nie else "es_dni"
                     hits.append(_id_hit(text, *m.span(), sub, 0.7, _ES_CTX))
-        if digits in (13, 15):
+        if digits in (10, 12):
+            hits += _se_pnr_hits(text, s, e)
+        if 9 <= digits <= 12:
+            hits += _nass_hits(text, s, e)
+        if digits in (13, 14, 15):
             for m in _FR_NIR_RE.finditer(text, s, min(n, e + 2)):
                 if _fr_nir.is_valid(m.group()):
                     hits.append(_id_hit(text, *m.span(), "fr_nir", 0.75, _FR_CTX))

@@ -8,6 +8,21 @@ number of the detector's own region first, then of each region of ``regions`` in
 Presidio does with its supported regions); one that only another region accepts scores
 lower, since a national-format number is valid in several plans at once (``0612345678`` is
 French, Dutch, Italian and Japanese).
+
+Two more readings need no ``regions`` (each costs matcher passes only for numbers that
+neither the home region nor ``regions`` read):
+
+* a number right after a phone word (``Tel.:``, ``Tfno:``, ``Fax:``, ``Teléfono:``,
+  ``Handy``, ``mobile`` …, or after an earlier number of the same list) is read in each of
+  :data:`CUE_PHONE_REGIONS` in turn;
+* a formatted number that starts with a trunk ``0`` (``0118 496 0410``, ``05 87 98 36 67``,
+  ``(07140) 477034``) is read in each of :data:`TRUNK_PHONE_REGIONS`, and kept only when
+  its grouping is that plan's own (``STRICT_GROUPING``): a date, a version or a run of
+  counts is never grouped the way a national plan writes its numbers.
+
+A number the home region reads as a North American one but that is not grouped like one
+(``48 48 792364``, ``510330-3334``), with no phone word near, scores below the default
+minimum.
 """
 
 from __future__ import annotations
@@ -29,6 +44,36 @@ COMMON_PHONE_REGIONS: tuple[str, ...] = (
     "US", "GB", "DE", "FR", "IN", "BR", "AU", "CA", "ES", "IT", "NL", "MX", "JP",
 )  # fmt: skip
 
+#: regions tried, after the home region and ``regions``, for a national number that a phone
+#: word stands right before
+CUE_PHONE_REGIONS: tuple[str, ...] = (
+    *COMMON_PHONE_REGIONS, "SE", "CH", "AT", "BE", "IE", "PT", "PL", "DK", "NO", "AR",
+)  # fmt: skip
+#: regions whose national numbers start with a trunk ``0`` (tried for a formatted ``0…``)
+TRUNK_PHONE_REGIONS: tuple[str, ...] = (
+    "GB", "DE", "FR", "IT", "NL", "SE", "AU", "IN", "BR", "JP", "CH", "AT", "BE", "IE",
+)  # fmt: skip
+#: words that name a phone number, written right before it (a list of numbers may follow)
+_PHONE_CUE = words_re(
+    "phone", "phone no", "phone number", "telephone", "tel", "tel.", "tel no", "tfno", "tfno.",
+    "tlf", "tlf.", "tlfno", "tlfn", "telf", "telf.", "telfs", "telfs.", "telef", "telef.",
+    "teléf", "teléf.", "teléfono", "teléfonos", "telefono", "telefonos", "fax", "telefax",
+    "móvil", "movil", "mobile", "mobile no", "mob", "mob.", "cell", "cellphone", "cell phone",
+    "ph", "ph.", "tél", "tél.", "téléphone", "portable", "telefon", "telefonnummer", "handy",
+    "mobil", "mobilnummer", "telefoon", "mobiel", "cellulare", "celular", "whatsapp", "sms",
+    "hotline", "landline", "call", "call me on", "call me at", "ring",
+)  # fmt: skip
+#: what may stand between a phone word and its number: punctuation, and earlier numbers of
+#: a list joined by "/", "y", "or" … ("Telfs.: 918823884 / 918823984 / 619128686")
+_CUE_GAP = re.compile(
+    r"(?:[\s.:;,/()+\-]|[0-9]|(?<![^\W\d_])(?:y|o|e|or|and|et|ou|und|oder|och|eller|ext|"
+    r"extension|no|nº|n°|num|número|numero|nummer|number|de|del|al|at|on|is|es)(?![^\W\d_]))*",
+    re.IGNORECASE,
+)
+_CUE_SPAN = 48
+#: "051207-2231" (a date and a serial: a lot, a personnummer), "093 22 0512" (an SSN shape)
+_DATE_SERIAL = re.compile(r"(?:[0-9]{6}-[0-9]{4}|[0-9]{3}([ -])[0-9]{2}\1[0-9]{4})(?![0-9])")
+_STRICT = phonenumbers.Leniency.STRICT_GROUPING
 _PHONE_CTX = words_re(
     "phone", "call", "called", "calling", "tel", "tel.", "telephone", "mobile", "cell", "fax",
     "contact", "text", "sms", "whatsapp", "dial", "reach", "number", "hotline", "ring", "ph",
@@ -73,6 +118,32 @@ def _fictional(num: phonenumbers.PhoneNumber) -> bool:
     if num.country_code == 44:
         return national.startswith(("2079460", "1632960", "1134960", "7700900"))
     return False
+
+
+def _cue_before(text: str, start: int) -> bool:
+    """Whether a phone word stands right before ``text[start:]`` (only punctuation and the
+    earlier numbers of a list between them)."""
+    a = max(0, start - _CUE_SPAN)
+    last = None
+    for last in _PHONE_CUE.finditer(text, a, start):  # noqa: B007 (the last one counts)
+        pass
+    return last is not None and _CUE_GAP.fullmatch(text, last.end(), start) is not None
+
+
+def _nanp_grouped(raw: str) -> bool:
+    """Whether ``raw`` is grouped as North American numbers are written (3-3-4, 3-7 or ten
+    digits, behind an optional 1 / 001, before an optional extension)."""
+    lengths = [len(g) for g in re.findall(r"[0-9]+", raw)]
+    if (
+        len(lengths) > 1
+        and lengths[0] in (1, 3)
+        and raw.lstrip("(")[:1] in "10"
+        and (sum(lengths) > 10)
+    ):
+        lengths = lengths[1:]  # the 1 or 001 before the area code
+    if len(lengths) > 1 and sum(lengths[:-1]) == 10 and re.search(r"(?i)x|ext|#", raw):
+        lengths = lengths[:-1]  # an extension
+    return lengths in ([10], [3, 7], [3, 3, 4])
 
 
 def _phone_shaped(text: str, s: int, e: int) -> bool:
@@ -132,12 +203,14 @@ def _match(
     # more passes of the matcher for a finding scored 0.25 at best
     formatted = any(ch in window for ch in " -()")
     others_too = formatted or near(_PHONE_CTX, text, a, b, 40, 16)
-    for rank, where in enumerate((region, *others)):
-        if rank and "+" in window and window.lstrip("( ").startswith("+"):
-            break  # an international number: the other regions would read it the same
-        if rank and (out or not others_too):
-            break
-        for m in phonenumbers.PhoneNumberMatcher(window, where, leniency=_VALID):
+    readings = [(region, _VALID), *((r, _VALID) for r in others if others_too)]
+    extended = False
+    rank = 0
+    while rank < len(readings):
+        if rank and (out or window.lstrip("( ").startswith("+")):
+            break  # read already, or an international number: the others read it the same
+        where, leniency = readings[rank]
+        for m in phonenumbers.PhoneNumberMatcher(window, where, leniency=leniency):
             start, end = a + m.start, a + m.end
             if m.raw_string[0] in "([" and ")]"["([".index(m.raw_string[0])] not in m.raw_string:
                 start += 1  # "[203-719-8385 (phone)": the bracket opens a list, not the number
@@ -151,14 +224,37 @@ def _match(
             home = rank == 0 or international
             taken.append((start, end))
             out[start] = _hit(text, start, end, m, home, where)
+        rank += 1
+        if rank == len(readings) and not out and not extended:
+            extended = True
+            readings += _more_readings(text, a, window, {r for r, _ in readings})
     return [out[k] for k in sorted(out)]
+
+
+def _more_readings(text: str, a: int, window: str, tried: set[str]) -> list[tuple[str, int]]:
+    """The readings tried when the home region and ``regions`` read nothing: every region of
+    :data:`CUE_PHONE_REGIONS` after a phone word, else those of :data:`TRUNK_PHONE_REGIONS`
+    for a formatted number with a trunk 0 (grouped as that plan groups its numbers)."""
+    first = next((i for i, ch in enumerate(window) if "0" <= ch <= "9"), -1)
+    pos = a + first
+    if first < 0 or "+" in text[max(0, pos - 2) : pos]:
+        return []  # "+CC …": the home region read it already
+    if _cue_before(text, pos):
+        return [(r, _VALID) for r in CUE_PHONE_REGIONS if r not in tried]
+    trunk = window[first] == "0" and window[first + 1 : first + 2] != "0"
+    if _DATE_SERIAL.match(window, first):
+        return []  # not read in other plans
+    if trunk and any(ch in window[first:] for ch in " -()"):
+        return [(r, _STRICT) for r in TRUNK_PHONE_REGIONS if r not in tried]
+    return []
 
 
 def _hit(
     text: str, start: int, end: int, m: phonenumbers.PhoneNumberMatch, home: bool, where: str
 ) -> Hit:
     raw = m.raw_string
-    context = near(_PHONE_CTX, text, start, end, 40, 16)
+    cue = _cue_before(text, start)
+    context = cue or near(_PHONE_CTX, text, start, end, 40, 16)
     if raw.isdigit() and not context:
         score = 0.25  # a bare digit run is as likely an id or a count as a phone
     else:
@@ -168,5 +264,13 @@ def _hit(
         score -= 0.3
     if _fictional(m.number):
         score = min(score, EXAMPLE_SCORE)
+    if (
+        home
+        and m.number.country_code == 1
+        and not raw.startswith("+")
+        and not _nanp_grouped(raw)
+        and not cue
+    ):
+        score = min(score, 0.2)  # "48 48 792364", "510330-3334": not how NANP numbers look
     subtype = phonenumbers.region_code_for_number(m.number) or where
     return Hit("PHONE", start, end, clamp(score), subtype.lower())

@@ -1,11 +1,13 @@
 """Context-shaped PII: DATE_OF_BIRTH (a date near a birth cue) and ADDRESS (street
-addresses with an optional unit, city, state and ZIP; UK postcodes; PO boxes)."""
+addresses with an optional unit, city, state and ZIP; UK postcodes; PO boxes; and the forms
+of :mod:`agentguard.detect.pii.address`)."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
 
+from agentguard.detect.pii.address import scan_rural_route, scan_street_words, scan_us_extra
 from agentguard.detect.pii.common import (
     EXAMPLE_SCORE,
     Hit,
@@ -112,14 +114,14 @@ _STATES = (
     "|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR"
 )
 _UP = "A-ZÀ-ÖØ-Þ"
-_WORD = rf"(?:[{_UP}][A-Za-zß-öø-ÿ'’.-]*|[0-9]{{1,3}}(?:st|nd|rd|th))"
+_WORD = rf"(?:[{_UP}][A-Za-zß-öø-ÿ'’.-]*|[0-9]{{1,3}}(?:st|nd|rd|th|ST|ND|RD|TH))"
 _CITY = rf"[{_UP}][A-Za-zß-öø-ÿ.'’-]+(?:[ \t]+[{_UP}][A-Za-zß-öø-ÿ.'’-]+){{0,2}}"
 _ZIP = r"[0-9]{5}(?:-[0-9]{4})?"
 _UKPC = r"[A-Z]{1,2}[0-9][A-Z0-9]?[ \t]?[0-9][A-Z]{2}"
 _STREET_RE = re.compile(
     rf"(?<![\w./,-])(?P<num>[0-9]{{1,5}}[A-Za-z]?(?:-[0-9]{{1,5}})?),?[ \t]+"
     rf"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?[ \t]+)?"
-    rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,3}}?)[ \t]+(?:{_SUFFIX})\b\.?"
+    rf"(?P<name>{_WORD}(?:[ \t]+{_WORD}){{0,3}}?)[ \t]+(?:{_SUFFIX}|{_SUFFIX.upper()})\b\.?"
     r"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
     r"(?P<unit>,?[ \t]+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?[ \t]*#?"
     r"[A-Za-z0-9-]{1,6}\b)?"
@@ -130,7 +132,10 @@ _STREET_RE = re.compile(
 _POSTCODE_RE = re.compile(
     r"(?<![\w-])(?P<area>[A-Z]{1,2})[0-9][A-Z0-9]?[ \t][0-9][ABD-HJLNP-UW-Z]{2}(?![\w-])"
 )
-_PO_BOX_RE = re.compile(r"(?<!\w)P\.?[ \t]?O\.?[ \t]+Box[ \t]+[0-9]{1,6}(?![0-9])", re.IGNORECASE)
+_PO_BOX_RE = re.compile(
+    r"(?<!\w)(?:P\.?[ \t]?O\.?[ \t]*Box|POB|Box[ \t]*#)[ \t]*#?[ \t]*[0-9]{1,6}(?![0-9])",
+    re.IGNORECASE,
+)
 _UK_AREAS = word_set("""
     AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN
     DT DY E EC EH EN EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY
@@ -153,21 +158,32 @@ def scan_address(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
         if e - s > 12:
             continue
         after = text[e : e + 2]
+        street = None
         if (after[:1] in (" ", "\t") and (after[1:].isupper() or after[1:].isdigit())) or (
             after in ("st", "nd", "rd", "th") and " " in text[s:e]
         ):
             m = _STREET_RE.match(text, s)
             if m is not None:
-                hits.append(_street_hit(text, m))
+                street = _street_hit(text, m)
+        if after[:1] in (" ", "\t") and after[1:].isalpha():
+            extra = scan_us_extra(text, s, e)
+            if extra is not None and (street is None or extra.end > street.end):
+                street = extra
+        if street is not None:
+            hits.append(street)
         if text[e - 2 : e].isupper() and text[e - 2 : e].isalpha():
             for m in _POSTCODE_RE.finditer(text, max(0, s - 2), min(n, e + 1)):
                 if m.group("area") in _UK_AREAS:
                     start, end = m.span()
                     score = 0.5 + (0.3 if near(_ADDR_CTX, text, start, end, 48, 0) else 0.0)
                     hits.append(Hit("ADDRESS", start, end, score, "uk_postcode"))
-        if "ox" in text[max(0, s - 6) : s].lower():
+        if "ox" in (before := text[max(0, s - 6) : s].lower()) or "pob" in before:
             for m in _PO_BOX_RE.finditer(text, max(0, s - 14), e):
                 hits.append(Hit("ADDRESS", m.start(), m.end(), 0.75, "po_box"))
+            rural = scan_rural_route(text, s, e)
+            if rural is not None:
+                hits.append(rural)
+    hits += scan_street_words(prepared)
     return hits
 
 
