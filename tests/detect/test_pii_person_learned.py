@@ -53,3 +53,14 @@ def test_text_without_capitals_skips_the_tagger() -> None:
 
 def test_person_type_can_be_left_out() -> None:
     assert persons("I met Jonathan Okafor yesterday.", types=["EMAIL"]) == []
+
+
+def test_learned_names_can_be_left_out_and_the_cue_rules_still_run() -> None:
+    text = "I met Tobiah Okafor yesterday. Dear Ms. Wiśniewska, thanks."
+    with_tagger = [text[f.start : f.end] for f in PIIDetector(types=["PERSON"]).detect(text)]
+    rules_only = PIIDetector(types=["PERSON"], learned_names=False)
+    without = [text[f.start : f.end] for f in rules_only.detect(text)]
+    assert "Tobiah Okafor" in with_tagger
+    assert "Tobiah Okafor" not in without
+    assert "Wiśniewska" in without  # the "Dear Ms." cue, letters beyond Latin-1 included
+    assert all(f.subtype != "learned" for f in rules_only.detect(text))

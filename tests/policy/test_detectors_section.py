@@ -107,6 +107,7 @@ def test_a_full_section_loads_and_creates_each_detector_once() -> None:
         ("leaks: {action: shred}\n", "shred", "leaks.action"),
         ("pii: {phone_regions: [GB, XX]}\n", "XX", "'XX' is not a region phonenumbers knows"),
         ("pii: {region: England}\n", "England", "'England' is not a region"),
+        ("pii: {learned_names: maybe}\n", "maybe", "learned_names"),
         ("pii: {phone_region: [GB]}\n", "phone_region", "unknown key 'phone_region'"),
         ("custom: {mine: 'no_such_module_xyz:Thing'}\n", "mine", "cannot import module"),
     ],
@@ -136,6 +137,15 @@ def test_pii_settings_choose_the_phone_regions_of_the_built_in_detector() -> Non
         BASE + "  rules:\n    - {scan: outbound, detectors: [pii], action: block}\n"
     )
     assert [f for f in default.detectors["pii"].detect(text) if f.type == "PHONE"] == []
+
+
+def test_pii_settings_can_leave_the_learned_name_tagger_out() -> None:
+    rules = "  rules:\n    - {scan: outbound, detectors: [pii], action: block}\n"
+    off = parse_policy(BASE + "  pii: {learned_names: false}\n" + rules)
+    on = parse_policy(BASE + rules)
+    text = "I met Tobiah Okafor yesterday."
+    assert [f.type for f in on.detectors["pii"].detect(text)] == ["PERSON"]
+    assert off.detectors["pii"].detect(text) == []
 
 
 def test_owner_expression_with_an_unknown_name_is_refused() -> None:

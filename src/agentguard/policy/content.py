@@ -41,7 +41,11 @@ def builtin_factories(
         from agentguard.detect.pii import PIIDetector
 
         settings = pii_settings or PIISettings()
-        return PIIDetector(region=settings.region, phone_regions=settings.phone_regions)
+        return PIIDetector(
+            region=settings.region,
+            phone_regions=settings.phone_regions,
+            learned_names=settings.learned_names,
+        )
 
     def secrets() -> Detector:
         from agentguard.detect.secrets import SecretsDetector

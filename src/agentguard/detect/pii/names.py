@@ -70,8 +70,10 @@ _NOT_NAME = word_set("""
     County City State Island Valley Beach Bay River Lake Mountain Hall Bridge Tower Airport
     """)
 
-_UP = "A-ZÀ-ÖØ-Þ"
-_LO = "a-zß-öø-ÿ"
+#: Latin Extended-A (Polish, Czech, Turkish … letters) mixes both cases in one range
+_EXT_A = [chr(c) for c in range(0x100, 0x180)]
+_UP = "A-ZÀ-ÖØ-Þ" + "".join(c for c in _EXT_A if c.isupper())
+_LO = "a-zß-öø-ÿ" + "".join(c for c in _EXT_A if c.islower())
 _TOKEN = rf"(?:Mc|Mac|O['’]|D['’])?[{_UP}][{_LO}]+(?:-[{_UP}][{_LO}]+)?"
 _NAME_RE = re.compile(rf"{_TOKEN}(?:[ \t]+[{_UP}]\.)?(?:[ \t]+{_TOKEN}){{0,2}}")
 _FULL_RE = re.compile(rf"({_TOKEN})[ \t]+(?:[{_UP}]\.?[ \t]+)?({_TOKEN})(?![\w@])")
@@ -157,7 +159,13 @@ def _cued_name(text: str, pos: int, cue: str) -> tuple[int, int] | None:
 
 
 def scan_person(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
-    """PERSON hits; ``islands`` is unused (the scanners share one signature)."""
+    """PERSON hits of the cue rules and the learned tagger; ``islands`` is unused (the
+    scanners share one signature)."""
+    return _merge([*scan_person_rules(prepared, islands), *learned_person(prepared.text)])
+
+
+def scan_person_rules(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
+    """PERSON hits of the cue rules and the first-name list alone (no tagger)."""
     text = prepared.text
     hits: list[Hit] = []
     last_end = 0
@@ -202,7 +210,6 @@ def scan_person(prepared: PreparedText, islands: list[Span]) -> list[Hit]:
         span = _cued_name(text, m.end(), "name")
         if span is not None:
             hits.append(Hit("PERSON", span[0], span[1], 0.8))
-    hits.extend(learned_person(text))
     return _merge(hits)
 
 
