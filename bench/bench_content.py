@@ -95,17 +95,13 @@ def measure(guard: Guard, args: dict[str, str], n: int) -> dict[str, list[float]
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=3000)
-    parser.add_argument("--size", type=int, default=1024, help="body size in characters")
-    options = parser.parse_args()
-
+def run(calls: int, size: int) -> tuple[list[str], dict[str, list[float]], list[float]]:
+    """(families, samples per part with every family on, whole decisions without)."""
     families = [f for f in ("pii", "secrets", "injection", "tone") if f in available_families()]
     rules = "detectors:\n  rules:\n" + "".join(
         f"    - {{scan: outbound, detectors: [{f}], action: block}}\n" for f in families
     )
-    args = {"to": "ben@pallet-co.test", "subject": "Your order", "body": body_of(options.size)}
+    args = {"to": "ben@pallet-co.test", "subject": "Your order", "body": body_of(size)}
     with tempfile.TemporaryDirectory() as folder:
         guarded = Guard(parse_policy(TOOLS + rules), f"sqlite:///{Path(folder) / 'c.db'}")
         guarded.register(lambda customer_id: "A's notes: " + body_of(600)[::-1], "read_thread")
@@ -114,8 +110,17 @@ def main() -> None:
         plain = Guard(parse_policy(TOOLS), f"sqlite:///{Path(folder) / 'p.db'}")
         plain.register(lambda to, subject, body: "sent", "send_email")
 
-        with_rules = measure(guarded, args, options.calls)
-        without = measure(plain, args, options.calls)
+        with_rules = measure(guarded, args, calls)
+        without = measure(plain, args, calls)
+    return families, with_rules, without["decision"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=3000)
+    parser.add_argument("--size", type=int, default=1024, help="body size in characters")
+    options = parser.parse_args()
+    families, with_rules, without = run(options.calls, options.size)
 
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(f"agentguard content-layer benchmark — {now}")
@@ -131,7 +136,7 @@ def main() -> None:
         print(
             f"{name + (' layer' if name in ('content', 'leaks') else ''):<52}{p50:>10.1f}{p99:>10.1f}"
         )
-    p50, p99 = percentiles(without["decision"])
+    p50, p99 = percentiles(without)
     print(f"{'decision with no detectors: section':<52}{p50:>10.1f}{p99:>10.1f}")
     content_p50 = percentiles(with_rules["content+leaks"])[0]
     print(f"content layers p50: {content_p50:.1f} µs (aim < 200 µs)")
