@@ -44,7 +44,6 @@ import eval_injection_model
 import eval_team
 import eval_tone
 from _report import Figure, machine, print_figures
-
 from agentguard.detect.injection import InjectionDetector
 from agentguard.detect.pii import PIIDetector
 from agentguard.detect.secrets import SecretsDetector
@@ -81,8 +80,7 @@ def speed_figures(corpus_mb: float, calls: int) -> list[Figure]:
         Figure(
             "speed",
             "a 1 KB outbound body through the content layer (p50)",
-            f"bench/bench_content.py: send_email, {calls} decisions, rules for "
-            f"{', '.join(names)}",
+            f"bench/bench_content.py: send_email, {calls} decisions, rules for {', '.join(names)}",
             f"{content:.1f} µs",
             aim="<= 200 µs",
             met=content <= 200,
