@@ -23,12 +23,12 @@ import gzip
 import json
 import math
 import re
-import threading
 from dataclasses import dataclass
-from importlib import resources
 from itertools import accumulate, islice, pairwise, repeat
 from operator import add, sub
-from typing import Any, ClassVar
+from typing import Any
+
+from agentguard.models._packaged import Packaged
 
 WEIGHTS_FILE = "injection_weights.json.gz"
 FORMAT_VERSION = 3
@@ -146,9 +146,6 @@ def _sigmoid(x: float) -> float:
 class InjectionModel:
     """Scores text for prompt injection; ``load()`` once, then ``score`` or ``segments``."""
 
-    _cached: ClassVar[InjectionModel | None] = None
-    _lock: ClassVar[threading.Lock] = threading.Lock()
-
     def __init__(
         self,
         unigrams: dict[str, float],
@@ -193,14 +190,7 @@ class InjectionModel:
     @classmethod
     def load(cls) -> InjectionModel:
         """The shipped model, read once per process (thread-safe)."""
-        model = cls._cached
-        if model is None:
-            with cls._lock:
-                model = cls._cached
-                if model is None:
-                    blob = resources.files(__package__).joinpath(WEIGHTS_FILE).read_bytes()
-                    model = cls._cached = cls.from_bytes(blob)
-        return model
+        return _SHIPPED.get()
 
     def _window_sums(self, tokens: list[str]) -> tuple[list[float], list[int]]:
         """Each window's raw sum (before bias) and its first token's index."""
@@ -250,3 +240,6 @@ class InjectionModel:
         needed = min(scored[-1][0] + w, n)
         spans = [m.span() for m in islice(_TOKEN.finditer(normalised), needed)]
         return [Segment(spans[a][0], spans[min(a + w, n) - 1][1], s) for a, s in scored]
+
+
+_SHIPPED = Packaged(WEIGHTS_FILE, InjectionModel.from_bytes)

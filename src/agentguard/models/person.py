@@ -20,10 +20,10 @@ import gzip
 import json
 import math
 import re
-import threading
 from collections.abc import Iterator
-from importlib import resources
 from typing import Any, ClassVar, NamedTuple
+
+from agentguard.models._packaged import Packaged
 
 WEIGHTS_FILE = "person_weights.json.gz"
 FORMAT_VERSION = 1
@@ -201,8 +201,6 @@ def _bucket(rank: int) -> str:
 class PersonModel:
     """Finds PERSON names; ``load()`` once, then ``names(text)``."""
 
-    _cached: ClassVar[PersonModel | None] = None
-    _lock: ClassVar[threading.Lock] = threading.Lock()
     _CACHE_LIMIT: ClassVar[int] = 50_000  # words whose own score is remembered
 
     def __init__(
@@ -265,14 +263,7 @@ class PersonModel:
     @classmethod
     def load(cls) -> PersonModel:
         """The shipped model, read once per process (thread-safe)."""
-        model = cls._cached
-        if model is None:
-            with cls._lock:
-                model = cls._cached
-                if model is None:
-                    blob = resources.files(__package__).joinpath(WEIGHTS_FILE).read_bytes()
-                    model = cls._cached = cls.from_bytes(blob)
-        return model
+        return _SHIPPED.get()
 
     def own_features(self, word: str) -> list[str]:
         """The features of a word that do not depend on where it is."""
@@ -455,3 +446,6 @@ class PersonModel:
                 out.append((first_at, last_at, sum(found) / len(found)))
         self.last_words = scored
         return out
+
+
+_SHIPPED = Packaged(WEIGHTS_FILE, PersonModel.from_bytes)
