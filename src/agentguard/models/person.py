@@ -33,24 +33,7 @@ FORMAT_VERSION = 1
 THRESHOLD = 0.5
 """A word is part of a name when its probability is at least this."""
 
-#: the capitals a name may start with: Latin (with Latin-1 and Extended-A), Greek, Cyrillic;
-#: only letters with a lower-case form, so a text equal to its own case fold holds none
-#: (the PII detector skips such texts on that test: it must be exact)
-_UP = "".join(
-    re.escape(c)
-    for c in map(
-        chr,
-        [
-            *range(0x41, 0x5B),
-            *range(0xC0, 0xDF),
-            *range(0x100, 0x180),
-            *range(0x391, 0x3AA),
-            0x401,
-            *range(0x410, 0x430),
-        ],
-    )
-    if c.lower() != c and c.isupper()
-)
+_UP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0391-\u03a9\u0410-\u042f\u0401"
 _WORD = rf"[{_UP}][\w'\u2019]*(?:-[\w'\u2019]+)*"
 #: a run of capitalised words separated by spaces or tabs (the scan's only regex: with no
 #: look-around it runs at the speed of the regex engine's first-character search)

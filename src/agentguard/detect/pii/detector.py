@@ -88,6 +88,7 @@ from agentguard.detect.pii.names import learned_person, scan_person, scan_person
 from agentguard.detect.pii.phone import COMMON_PHONE_REGIONS, DEFAULT_PHONE_REGIONS, scan_phone
 from agentguard.detect.pii.text import scan_address, scan_dob
 from agentguard.detect.prepass import PreparedText, prepare, search_at
+from agentguard.models.person import CANDIDATE_RE
 
 __all__ = ["COMMON_PHONE_REGIONS", "DEFAULT_PHONE_REGIONS", "PII_TYPES", "PIIDetector"]
 
@@ -389,8 +390,14 @@ class PIIDetector:
             return []
         if not prepared.any_fires(_PROBES):
             # no rule can fire, but the learned PERSON tagger reads capitalised words (which
-            # no probe marks): only a text without upper case (its own case fold) is done
-            if "PERSON" not in self.types or not self.learned_names or prepared.low == text:
+            # no probe marks): only a text where it has no candidate at all is done (one C
+            # scan; not "no upper case": its candidates also start at a few lower-case
+            # letters, and the two pre-pass engines must agree)
+            if (
+                "PERSON" not in self.types
+                or not self.learned_names
+                or CANDIDATE_RE.search(text) is None
+            ):
                 return []
             return self._findings(learned_person(text))
         starts = prepared.starts(ISLAND_PROBE)
