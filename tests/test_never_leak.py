@@ -683,6 +683,9 @@ def _detector_gaps() -> dict[str, tuple[str, str]]:
             f"josé.{user}@bücher.de",
         ),
         "token glued to a word by an invisible character": (f"my token\u200b{github}", github),
+        "password after sshpass -p": (f"sshpass -p {pw} ssh deploy@db", pw),
+        "password in curl -u": (f"curl -u admin:{pw} https://api.internal/v1", pw),
+        "password after pw in prose": (f"log in as admin, pw {pw}", pw),
     }
 
 
@@ -705,6 +708,8 @@ CLOSED_GAPS = {
         "token glued to a word by an invisible character",
         "card number in a csv row",
         "internationalised email address",
+        "password after sshpass -p",
+        "password in curl -u",
     )
 }
 DETECTOR_GAPS = {case: shape for case, shape in _SHAPES.items() if case not in CLOSED_GAPS}

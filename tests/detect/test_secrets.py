@@ -45,6 +45,13 @@ EVAL_SET = Path(__file__).parent / "data" / "secrets_eval.jsonl"
 RNG = random.Random(20261125)
 
 
+@pytest.fixture(autouse=True)
+def _same_values_whatever_the_order() -> None:
+    """Every test draws the same generated values however tests are ordered or spread over
+    workers (a shared generator once made one test depend on which tests ran before it)."""
+    RNG.seed(20261125)
+
+
 def rand(n: int, alphabet: str = ALNUM) -> str:
     """n random characters that are not accidentally an example/placeholder value."""
     while True:
@@ -672,6 +679,10 @@ _PW = "DhU4" + "XgaOzy" + "x7J3"
         (f"mysql -u root -p{_PW} -h db", _PW),
         (f"/usr/bin/mysqldump --host=db -u app -p'{_PW}' shop", _PW),
         (f"mariadb -uroot -p{_PW}", _PW),
+        (f"sshpass -p {_PW} ssh deploy@host", _PW),
+        (f"redis-cli -h cache -p 6379 -a {_PW} ping", _PW),
+        (f"curl -u admin:{_PW} https://api.test/v1", _PW),
+        (f'curl -s https://api.test -H "Accept: text/plain" --user ci:{_PW}', _PW),
     ],
 )
 def test_password_shapes_that_read_as_code_are_found_when_the_value_is_random(
@@ -703,6 +714,11 @@ def test_password_shapes_that_read_as_code_are_found_when_the_value_is_random(
         "run mysql, then grep -pattern in the log",
         "mysql -P 3306 -h db",
         "mysql -u root -ppassword",
+        "curl -u admin https://api.test",
+        "curl -u $USER:$PASS https://api.test",
+        "use curl to fetch it; -u is the user flag",
+        "redis-cli -a $REDIS_PASSWORD",
+        "sshpass -f ~/.pw ssh host",
     ],
 )
 def test_code_and_prose_around_those_shapes_is_not_a_secret(text: str) -> None:

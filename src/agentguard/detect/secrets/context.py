@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from agentguard.detect import prepass
 from agentguard.detect.prepass import PreparedText
 from agentguard.detect.secrets.assignments import ValueRuns, assignment_at
+from agentguard.detect.secrets.commands import CLIENTS, client_passwords
 from agentguard.detect.secrets.values import (
     EXAMPLE_SCORE,
     UUID,
@@ -42,8 +43,7 @@ KEYWORDS = (
     "bearer",
     "basic",
     "identified",
-    "mysql",
-    "mariadb",
+    *CLIENTS,
 )
 _KEYWORD_PROBES = tuple((word, prepass.literal(word, caseless=True)) for word in KEYWORDS)
 #: the pre-pass probes every context-rule finding starts at
@@ -56,13 +56,6 @@ _HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 _BEARER = re.compile(r"(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{16,}=*)(?![A-Za-z0-9\-._~+/=])")
 #: SQL: CREATE USER … IDENTIFIED BY 'value'
 _SQL_PASSWORD = re.compile(r"(?i:identified[ \t]+by)[ \t]+(?i:password[ \t]+)?'([^'\n]{4,128})'")
-#: MySQL / MariaDB clients take the password glued to ``-p`` (``mysql -u root -pS3cr3t``):
-#: the client's name, options (each with at most one value) and then ``-p…``
-_CLIENT_PASSWORD = re.compile(
-    r"""(?i:mysql|mariadb)[a-z\-]*(?:\.exe)?"""
-    r"""(?:[ \t]+-(?!p)[^\s|;&]*(?:[ \t]+[^\s\-|;&][^\s|;&]*)?){0,12}?[ \t]+-p"""
-    r"""(?:'(?P<sq>[^'\n]{1,128})'|"(?P<dq>[^"\n]{1,128})"|(?P<uq>[^\s"'`;&|<>$\-][^\s"'`;&|<>]{3,127}))"""
-)
 _BASIC = re.compile(r"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
 
 
@@ -72,19 +65,6 @@ def _bearer(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
     if not digit and not (lower and upper):
         return None
     return m.start(1), m.end(1), capped_score(value, 0.8), "bearer_token"
-
-
-def _client_password(text: str, pos: int) -> Iterator[tuple[int, int, float, str, int]]:
-    """``-pVALUE`` in a ``mysql``/``mariadb`` command whose name starts at ``pos``."""
-    if pos > 0 and (text[pos - 1].isalnum() or text[pos - 1] in "_-."):
-        return  # part of another word
-    m = _CLIENT_PASSWORD.match(text, pos)
-    if m is None:
-        return
-    group = "uq" if m.group("uq") is not None else "sq" if m.group("sq") is not None else "dq"
-    value = m.group(group)
-    if not value.startswith("$"):  # -p"$MYSQL_PWD": a variable
-        yield m.start(group), m.end(group), capped_score(value, 0.8), "password_assignment", 2
 
 
 def _basic(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
@@ -284,8 +264,8 @@ def scan_context(prepared: PreparedText) -> Iterator[tuple[int, int, float, str,
                 score = capped_score(sm.group(1), 0.8)
                 yield sm.start(1), sm.end(1), score, "password_assignment", 2
             continue
-        elif word in ("mysql", "mariadb"):
-            yield from _client_password(text, pos)
+        elif word in CLIENTS:
+            yield from client_passwords(text, word, pos)
             continue
         elif word == "basic":
             bm = _BASIC.match(text, pos)
