@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -11,12 +12,19 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from tests.receivers import Receiver, receivers
 
 from agentguard import Guard
 from agentguard.cli import starter_policy_text
 from agentguard.clock import ManualClock
 from agentguard.policy import LoadedPolicy, parse_policy
+
+# CI (``.ci/run``) draws the same examples on every run, so a red build can be replayed
+# exactly (``HYPOTHESIS_PROFILE=ci make test``); other runs draw new examples each time and
+# keep the ones that failed, which is how new gaps are found.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture
