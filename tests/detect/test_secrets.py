@@ -683,6 +683,8 @@ _PW = "DhU4" + "XgaOzy" + "x7J3"
         (f"redis-cli -h cache -p 6379 -a {_PW} ping", _PW),
         (f"curl -u admin:{_PW} https://api.test/v1", _PW),
         (f'curl -s https://api.test -H "Accept: text/plain" --user ci:{_PW}', _PW),
+        (f"log in as admin, pw {_PW}", _PW),
+        (f"the vpn password {_PW} expires friday", _PW),
     ],
 )
 def test_password_shapes_that_read_as_code_are_found_when_the_value_is_random(
@@ -719,6 +721,11 @@ def test_password_shapes_that_read_as_code_are_found_when_the_value_is_random(
         "use curl to fetch it; -u is the user flag",
         "redis-cli -a $REDIS_PASSWORD",
         "sshpass -f ~/.pw ssh host",
+        "pass AB12cd34 to the function",
+        "the password field is required",
+        "upward trend Zq81mPx0Lw9 bypass Zq81mPx0Lw9",
+        "pwd /home/user",
+        "password changeme123",
     ],
 )
 def test_code_and_prose_around_those_shapes_is_not_a_secret(text: str) -> None:

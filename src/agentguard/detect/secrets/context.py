@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from agentguard.detect import prepass
 from agentguard.detect.prepass import PreparedText
-from agentguard.detect.secrets.assignments import ValueRuns, assignment_at
+from agentguard.detect.secrets.assignments import ValueRuns, assignment_at, scrambled
 from agentguard.detect.secrets.commands import CLIENTS, client_passwords
 from agentguard.detect.secrets.values import (
     EXAMPLE_SCORE,
@@ -35,6 +35,7 @@ from agentguard.detect.secrets.values import (
 KEYWORDS = (
     "pass",
     "pwd",
+    "pw",
     "secret",
     "token",
     "key",
@@ -57,6 +58,30 @@ _BEARER = re.compile(r"(?i:bearer)[ \t]+([A-Za-z0-9\-._~+/]{16,}=*)(?![A-Za-z0-9
 #: SQL: CREATE USER … IDENTIFIED BY 'value'
 _SQL_PASSWORD = re.compile(r"(?i:identified[ \t]+by)[ \t]+(?i:password[ \t]+)?'([^'\n]{4,128})'")
 _BASIC = re.compile(r"(?i:basic)[ \t]+([A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])")
+
+
+#: a password word in prose, then the value after a space: "admin, pw X", "password X"
+_PROSE_WORDS = frozenset({"pw", "pwd", "passwd", "password", "passwort", "passphrase"})
+_PROSE_VALUE = re.compile(r"[ \t]*:?[ \t]+([^\s\"'`,;()<>]{8,64})(?=[\s.,;:!?)]|$)")
+
+
+def _prose_password(text: str, lower: str, pos: int) -> tuple[int, int, float, str] | None:
+    """``pw VALUE`` in prose: the whole word before is a password word and the value is a
+    random-looking run (letters with digits or mixed case, not made of words)."""
+    if pos > 0 and lower[pos - 1].isalnum():
+        return None  # inside a word (upward, bypass)
+    end = pos
+    while end < len(lower) and end - pos < 12 and lower[end].isalpha():
+        end += 1
+    if lower[pos:end] not in _PROSE_WORDS:
+        return None
+    m = _PROSE_VALUE.match(text, end)
+    if m is None:
+        return None
+    value = m.group(1).rstrip(".!?:")
+    if not scrambled(value) or looks_like_example(value):
+        return None
+    return m.start(1), m.start(1) + len(value), 0.7, "password_assignment"
 
 
 def _bearer(text: str, m: re.Match[str]) -> tuple[int, int, float, str] | None:
@@ -252,7 +277,9 @@ def scan_context(prepared: PreparedText) -> Iterator[tuple[int, int, float, str,
             key_start -= 1
         if key_start not in keys_done:
             keys_done.add(key_start)
-            if (found := assignment_at(text, lower, key_start, runs)) is not None:
+            if (found := assignment_at(text, lower, key_start, runs)) is not None or (
+                word in ("pw", "pwd", "pass") and (found := _prose_password(text, lower, pos))
+            ):
                 yield (*found, 2)
         if word == "bearer":
             bm = _BEARER.match(text, pos)
