@@ -32,7 +32,7 @@ from agentguard.pipeline import (
 )
 from agentguard.policy import LoadedPolicy
 from agentguard.policy.content import matches_any
-from agentguard.policy.models import DetectorRule
+from agentguard.policy.detectors import DetectorRule
 from agentguard.tools import safe_name
 from agentguard.values import Path, at_path, dotted, plain, replace_strings, strings
 

@@ -22,7 +22,8 @@ from agentguard.detect.plugins import (
     import_target,
     resolve_detectors,
 )
-from agentguard.policy.models import InjectionSettings, PIISettings, Policy, ToneSettings
+from agentguard.policy.detectors import InjectionSettings, PIISettings, ToneSettings
+from agentguard.policy.models import Policy
 
 #: A quality check: ``(fields, action) -> True | False | str | None`` (sync or async).
 #: True or None passes; False or a string (the reason) fails.

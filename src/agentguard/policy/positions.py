@@ -105,7 +105,7 @@ def _pydantic_problems(exc: ValidationError, document: CommentedMap, source: str
 
 def _allowed_keys(parent: list[str | int]) -> list[str]:
     """Field names of the model found at ``parent`` in the policy tree."""
-    from agentguard.policy import models
+    from agentguard.policy import detectors, models
 
     model: Any = models.Policy
     path = list(parent)
@@ -121,13 +121,13 @@ def _allowed_keys(parent: list[str | int]) -> list[str]:
             "agents": models.AgentSpec,
             "allow": models.Rule,
             "deny": models.Rule,
-            "detectors": models.DetectorsSection,
-            "rules": models.DetectorRule,
-            "tone": models.ToneSettings,
-            "pii": models.PIISettings,
-            "injection": models.InjectionSettings,
-            "quality_checks": models.QualityCheck,
-            "leaks": models.LeakGuard,
+            "detectors": detectors.DetectorsSection,
+            "rules": detectors.DetectorRule,
+            "tone": detectors.ToneSettings,
+            "pii": detectors.PIISettings,
+            "injection": detectors.InjectionSettings,
+            "quality_checks": detectors.QualityCheck,
+            "leaks": detectors.LeakGuard,
             "limits": LimitRule,
             "breakers": BreakersSection,
             "loops": LoopBreaker,
