@@ -76,15 +76,13 @@ _NUM_FIRST_RE = re.compile(
 )
 _COMPOUND_RE = re.compile(
     rf"(?P<name>[{_UP}{_LO}][{_UP}{_LO}'’-]*?"
-    rf"(?i:str\.|straße|strasse|gasse|weg|ring|allee|platz|damm|ufer|chaussee|steig|pfad"
-    rf"|gatan|vägen|gränd|torget|stigen|backen|straat|laan|plein|gracht|kade|dijk|singel|vej"
-    rf"|gade|veien))[ \t]?(?P<num>[0-9]{{1,4}}[A-Za-z]?(?:[ \t]?[-/][ \t]?[0-9]{{1,4}}[A-Za-z]?)?)"
+    rf"(?i:{_alt(COMPOUND_ENDS)}))[ \t]?"
+    r"(?P<num>[0-9]{1,4}[A-Za-z]?(?:[ \t]?[-/][ \t]?[0-9]{1,4}[A-Za-z]?)?)"
     rf"(?![0-9]|[.,][0-9]){_PC_TOWN}"
 )
 _LABEL_RE = re.compile(
-    r"(?<![\w])(?P<label>(?i:domicilio|direcci[oó]n|address|adresse|anschrift|indirizzo|endere[cç]o"
-    r"|morada|adres|adress))[ \t]*:[ \t]*(?P<value>[^\n]{3,90}?)[ \t]*(?=\.?[ \t]*(?:\n|$)|\.[ \t]"
-    r"|;)"
+    rf"(?<![\w])(?P<label>(?i:{_alt(LABEL_WORDS)}))[ \t]*:[ \t]*"
+    r"(?P<value>[^\n]{3,90}?)[ \t]*(?=\.?[ \t]*(?:\n|$)|\.[ \t]|;)"
 )
 _LABEL_VALUE_OK = re.compile(
     rf"(?=.*(?<![0-9.,:])[0-9]{{1,5}}(?![0-9.:])|.*\b[sS]/[nN]\b)(?=.*[{_UP}{_LO}]{{3}})"

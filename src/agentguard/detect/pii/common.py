@@ -47,21 +47,20 @@ _ISLAND_RE = re.compile(r"[0-9](?:[0-9A-Z]|[ ./:()\-]{1,2}(?=[0-9]))*+")
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 
 
+def _island(m: re.Match[str]) -> Span:
+    value = m.group()
+    digits = len(value) if value.isdigit() else len(value) - len(value.translate(_DROP_DIGITS))
+    return m.start(), m.end(), digits
+
+
 def find_islands(text: str, start: int = 0, end: int | None = None) -> list[Span]:
     """The numeric islands of ``text`` (or of ``text[start:end]``), in order."""
-    out: list[Span] = []
-    for m in _ISLAND_RE.finditer(text, start, len(text) if end is None else end):
-        value = m.group()
-        digits = len(value) if value.isdigit() else len(value) - len(value.translate(_DROP_DIGITS))
-        out.append((m.start(), m.end(), digits))
-    return out
+    return list(map(_island, _ISLAND_RE.finditer(text, start, len(text) if end is None else end)))
 
 
 _ISLAND_CHARS = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ./:()-")
 _RUN_RE = re.compile(r"[0-9A-Z ./:()\-]*")
 _NOT_WORD = r"[^A-Za-z0-9\xaa-\xff]"
-#: street-type words written before the street's name (Spanish, Catalan, Galician,
-#: Portuguese, Italian, French, Polish; lower-case ASCII stems as the pre-pass sees them)
 #: street-type words written before the street's name (Spanish, Catalan, Galician,
 #: Portuguese, Italian, French, Polish), lower case; a full stop may follow each
 TYPE_WORDS = (
@@ -174,13 +173,7 @@ def islands_at(text: str, positions: Iterable[int]) -> list[Span]:
             start -= 1
         run = run_end(text, pos)
         done = run.end() if run is not None else pos + 1
-        for m in islands(text, start, done):
-            value = m.group()
-            if value.isdigit():
-                digits = len(value)
-            else:
-                digits = len(value) - len(value.translate(_DROP_DIGITS))
-            out.append((m.start(), m.end(), digits))
+        out.extend(map(_island, islands(text, start, done)))
     return out
 
 
