@@ -20,8 +20,8 @@ redacts everything or records nothing fails; ``audit verify`` must pass.
 
 The file closes with the leaks this suite found and that were fixed (a token used as a
 mapping key echoed by a denial; a subject given as an email address), kept as regression
-tests, and the shapes the detectors still miss (DETECTOR_GAPS) as strict xfails, each a
-minimal reproduction.
+tests, and realistic shapes the detectors once missed: those fixed (CLOSED_GAPS) as
+passing tests, any still missed as strict xfails, each a minimal reproduction.
 """
 
 from __future__ import annotations
@@ -691,9 +691,8 @@ def _detector_gaps() -> dict[str, tuple[str, str]]:
 
 _SHAPES = _detector_gaps()
 #: shapes the detectors used to miss and now find: each stays as a passing test
-CLOSED_GAPS = {
-    case: _SHAPES[case]
-    for case in (
+CLOSED_GAPS = frozenset(
+    (
         "url password starting with an escaped symbol",
         "url password starting with a dollar sign",
         "token whose random part spells a placeholder",
@@ -712,28 +711,24 @@ CLOSED_GAPS = {
         "password in curl -u",
         "password after pw in prose",
     )
-}
-DETECTOR_GAPS = {case: shape for case, shape in _SHAPES.items() if case not in CLOSED_GAPS}
-
-
-@pytest.mark.parametrize(("text", "needle"), list(CLOSED_GAPS.values()), ids=list(CLOSED_GAPS))
-def test_closed_detector_gap_shape_never_reaches_the_audit_log(
-    tmp_path_factory: pytest.TempPathFactory, text: str, needle: str
-) -> None:
-    value = Placed(text, Sensitive("gap", text, (needle,)), "canary-detectorgap")
-    with harness(tmp_path_factory, RECORDS) as h:
-        register(h.guard, Behaviour(), "save_record")
-        args = {"record": {"note": text}, "tags": [value.marker]}
-        h.guard.agent("records_agent").invoke("save_record", args)
-        h.check([value])
-
-
-@pytest.mark.xfail(
+)
+assert CLOSED_GAPS <= _SHAPES.keys(), CLOSED_GAPS - _SHAPES.keys()
+#: a shape still open is a strict xfail: finding it later turns the run red until it moves
+#: to CLOSED_GAPS, where it stays as a passing test
+_GAP = pytest.mark.xfail(
     strict=True,
     reason="detector gap: the built-in detectors do not find the value at score >= 0.3, "
     "so the audit log keeps it in clear; the fix belongs in agentguard/detect/",
 )
-@pytest.mark.parametrize(("text", "needle"), list(DETECTOR_GAPS.values()), ids=list(DETECTOR_GAPS))
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        pytest.param(*shape, id=case, marks=() if case in CLOSED_GAPS else (_GAP,))
+        for case, shape in _SHAPES.items()
+    ],
+)
 def test_detector_gap_shape_never_reaches_the_audit_log(
     tmp_path_factory: pytest.TempPathFactory, text: str, needle: str
 ) -> None:
