@@ -164,3 +164,13 @@ def test_work_is_bounded_by_candidates(model: PersonModel) -> None:
     prose = "the report was sent to the team on time and nobody complained about it. " * 200
     assert model.names(prose) == []
     assert model.last_words == 0
+
+
+def test_long_capitalised_tokens_are_not_read_or_cached(model: PersonModel) -> None:
+    """No name has a 40-character word: such runs are skipped, so a stream of distinct long
+    tokens cannot fill the per-word caches with megabytes."""
+    alone, runs = len(model._alone), len(model._runs)
+    for i in range(50):
+        assert model.names(f"Q{i:05d}{'x' * 5000} said Z{i:05d}{'y' * 5000} Smith") == []
+    assert (len(model._alone), len(model._runs)) == (alone, runs)
+    assert model.names("I met Tobiah Okafor yesterday")  # ordinary names still read

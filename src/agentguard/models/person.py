@@ -48,6 +48,9 @@ _NAME_PREFIXES = ("mc", "mac", "de", "di", "da", "la", "le", "du", "van", "von",
 _SENTENCE_END = frozenset('.!?:;"\u201c\u201d\u2026*>\u2022|([{')
 _CONTEXT = 40  # characters read before and after a run for its neighbours
 _MAX_RUN = 12  # a longer run is a title or a heading: only its first words are read
+#: no word of a name is this long: a run holding one is not read (and never cached, so a
+#: stream of long distinct capitalised tokens cannot fill the caches with megabytes)
+_MAX_WORD = 40
 
 
 class Candidate(NamedTuple):
@@ -385,6 +388,9 @@ class PersonModel:
                 run = m.group()
             if text.startswith(".", end):
                 end, run = _extend(text, start, end)
+            if len(run) > _MAX_WORD and max(map(len, run.split())) > _MAX_WORD:
+                last_end = end
+                continue
             if " " not in run and "\t" not in run:
                 # one word (most candidates): its own weight is cached, and only a word that
                 # some context could make a name has its neighbours read
